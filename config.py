@@ -1,0 +1,87 @@
+"""Configuration classes, read from the environment.
+
+Development runs on an SQLite file in ``instance/``; production needs ``DATABASE_URL`` and ``SECRET_KEY``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'incident_service.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # The firm's zone: every time shown to a person is in it; everything stored is UTC.
+    FIRM_TIMEZONE = os.environ.get("FIRM_TIMEZONE", "Asia/Taipei")
+    # Reporting policies applied to a new incident when it names none (keys of files in POLICY_DIRS).
+    DEFAULT_POLICIES = [p for p in os.environ.get("DEFAULT_POLICIES", "twse").split(",") if p]
+    # Extra folders with policy files (TOML); the shipped ones are always loaded.
+    POLICY_DIRS = [p for p in os.environ.get("POLICY_DIRS", "").split(os.pathsep) if p]
+    # How long before a scheduler heartbeat counts as stale on /health.
+    SCHEDULER_STALE_SECONDS = int(os.environ.get("SCHEDULER_STALE_SECONDS", "30"))
+    # How often the clock engine looks for due warnings and escalations.
+    ENGINE_TICK_SECONDS = float(os.environ.get("ENGINE_TICK_SECONDS", "0.5"))
+    ENGINE_BATCH_SIZE = int(os.environ.get("ENGINE_BATCH_SIZE", "500"))
+    # Base URL used in links inside messages.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+
+    API_TITLE = "incident_service"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    # Served by us from the swagger-ui-bundle package: the docs page works without internet.
+    OPENAPI_SWAGGER_UI_URL = "/api/v1/docs-assets/"
+    API_SPEC_OPTIONS = {
+        "info": {
+            "description": (
+                "Vendor-caused incidents, the regulatory reporting clock, contracts and remediation. "
+                "Times are ISO 8601 with an offset; answers are in UTC. Lists are paginated with "
+                "`page` and `page_size`; the `X-Pagination` header carries totals."
+            )
+        }
+    }
+    JSON_SORT_KEYS = False
+    MAX_CONTENT_LENGTH = 1 * 1024 * 1024
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing-secret"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+
+
+class ProductionConfig(Config):
+    PRODUCTION = True
+    SESSION_COOKIE_SECURE = True
+    SECRET_KEY = os.environ.get("SECRET_KEY")  # required: checked in create_app
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # required
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    return CONFIGS[os.environ.get("INCIDENT_SERVICE_ENV", "development")]

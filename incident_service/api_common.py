@@ -1,0 +1,137 @@
+"""Pieces every API module shares: strict schemas, UTC time fields, pagination and version checks."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import marshmallow as ma
+from flask import request
+from flask_smorest import Page
+
+from incident_service.errors import Conflict
+
+MAX_TEXT = 10_000  # long free text (descriptions, root cause, filed report text)
+MAX_LINE = 200  # names and titles
+
+
+class StrictSchema(ma.Schema):
+    """Unknown fields are refused, so a typo never passes silently."""
+
+    class Meta:
+        unknown = ma.RAISE
+        ordered = True
+
+
+class UTCDateTimeField(ma.fields.AwareDateTime):
+    """ISO 8601 with an offset on the way in; UTC with ``Z`` on the way out."""
+
+    default_error_messages = {
+        "invalid": "Not a valid date-time: use ISO 8601 with an offset, e.g. 2026-11-21T02:10:00+08:00.",
+        "invalid_awareness": "Give the time with its UTC offset, e.g. 2026-11-21T02:10:00+08:00.",
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(format="iso", **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs)
+        return result.astimezone(UTC)
+
+
+def Line(*, required: bool = False, max_length: int = MAX_LINE, **kwargs) -> ma.fields.String:
+    """A one-line text field, trimmed, with a length limit."""
+    return ma.fields.String(
+        required=required, validate=ma.validate.Length(min=1 if required else 0, max=max_length), **kwargs
+    )
+
+
+def Text(**kwargs) -> ma.fields.String:
+    return ma.fields.String(validate=ma.validate.Length(max=MAX_TEXT), allow_none=True, **kwargs)
+
+
+def Minutes(**kwargs) -> ma.fields.Integer:
+    return ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=10_000_000), **kwargs)
+
+
+class VersionedUpdateSchema(StrictSchema):
+    version = ma.fields.Integer(
+        strict=True,
+        load_default=None,
+        metadata={"description": "The version you read; a stale one gets 409. Or send it as If-Match."},
+    )
+
+
+def expected_version(data: dict) -> int | None:
+    """The version a PATCH was based on: the body's ``version`` or the ``If-Match`` header."""
+    body_version = data.pop("version", None)
+    header = request.headers.get("If-Match")
+    if header:
+        raw = header.strip().removeprefix("W/").strip('"')
+        if raw.isdigit():
+            return int(raw)
+    return body_version
+
+
+def check_version(record, expected: int | None) -> None:
+    """Refuse a write based on a stale read, so concurrent edits never overwrite each other."""
+    if expected is not None and expected != record.version:
+        raise Conflict(
+            f"This record changed meanwhile (you had version {expected}, it is now {record.version}). "
+            "Reload it and apply your change again.",
+            errors={"version": [f"stale: current version is {record.version}"]},
+            code="stale_version",
+        )
+
+
+class SQLCursorPage(Page):
+    """Paginate a SQLAlchemy select without loading every row."""
+
+    @property
+    def item_count(self):
+        from sqlalchemy import func, select
+
+        from incident_service.extensions import db
+
+        return db.session.scalar(select(func.count()).select_from(self.collection.order_by(None).subquery()))
+
+    @property
+    def items(self):
+        from incident_service.extensions import db
+
+        params = self.page_params
+        return db.session.scalars(self.collection.offset(params.first_item).limit(params.page_size)).unique().all()
+
+
+def now_utc_iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def request_now() -> datetime:
+    """One "now" per request, so every figure in an answer is computed against the same instant."""
+    from flask import g, has_request_context
+
+    from incident_service import clock
+
+    if not has_request_context():
+        return clock.now()
+    if "request_now" not in g:
+        g.request_now = clock.now()
+    return g.request_now
+
+
+def actor() -> tuple[str, int | None]:
+    """Who is acting in this request: (name for the record, user id). Set by the auth layer."""
+    from flask import g
+
+    return getattr(g, "actor_name", "anonymous"), getattr(g, "actor_id", None)
+
+
+def registry():
+    """The reporting policies loaded at start-up."""
+    from flask import current_app
+
+    return current_app.extensions["policies"]

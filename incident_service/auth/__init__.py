@@ -1,0 +1,1 @@
+"""Users, roles, login with MFA and API tokens."""

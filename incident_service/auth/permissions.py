@@ -1,0 +1,36 @@
+"""The least-privilege matrix: what each role may do. Enforced on every page and API endpoint."""
+from __future__ import annotations
+
+import enum
+
+from incident_service.auth.models import Role
+
+
+class Permission(str, enum.Enum):
+    read = "read"  # incidents, deadlines, vendors, contracts, systems, notifications
+    incident_write = "incident_write"  # create and update incidents
+    filing_record = "filing_record"  # record a filed report
+    remediation_write = "remediation_write"  # add and update remediation actions
+    deadline_waive = "deadline_waive"  # waive a clock
+    remediation_verify = "remediation_verify"
+    awareness_correct = "awareness_correct"
+    incident_close = "incident_close"  # close or reopen an incident
+    export = "export"  # CSV/XLSX exports and printable records
+    audit_read = "audit_read"  # browse and export the audit trail
+    admin_vendors = "admin_vendors"  # vendors, contracts, systems
+    admin_users = "admin_users"  # users, roles, tokens
+    admin_policies = "admin_policies"  # reporting policies and notification channels
+
+
+_ONCALL = {Permission.read, Permission.incident_write, Permission.filing_record, Permission.remediation_write}
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.oncall: frozenset(_ONCALL),
+    Role.supervisor: frozenset(_ONCALL | {Permission.deadline_waive, Permission.remediation_verify,
+                                          Permission.awareness_correct, Permission.incident_close, Permission.export}),
+    Role.auditor: frozenset({Permission.read, Permission.export, Permission.audit_read}),
+    Role.admin: frozenset({Permission.read, Permission.admin_vendors, Permission.admin_users, Permission.admin_policies}),
+}
+
+
+def role_can(role: Role | str, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS.get(Role(role), frozenset())

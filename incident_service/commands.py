@@ -1,0 +1,68 @@
+"""Management commands: ``flask --app wsgi <command>``."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import click
+from flask import Flask, current_app
+
+from incident_service import clock
+from incident_service.extensions import db
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("demo-data")
+    def demo_data() -> None:
+        """Load the demo vendors, systems, contracts and incidents (only into an empty database)."""
+        from incident_service.demo import load_demo_data
+
+        made = load_demo_data(session=db.session, registry=current_app.extensions["policies"], now=clock.now())
+        if not made:
+            click.echo("The database already holds vendors: demo data not loaded.")
+        else:
+            click.echo("Demo data loaded: " + ", ".join(f"{n} {k}" for k, n in made.items()))
+
+    @app.cli.command("scheduler")
+    def scheduler() -> None:
+        """Run the clock engine (APScheduler) in this process until Ctrl-C or SIGTERM."""
+        from incident_service.engine.runner import run_engine
+
+        click.echo("Clock engine starting (Ctrl-C stops it).")
+        run_engine(current_app._get_current_object())
+
+    @app.cli.command("policies")
+    @click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
+    def policies(path: str | None) -> None:
+        """List the loaded reporting policies, or check one policy file."""
+        from incident_service.reporting.policy import PolicyError, parse_policy
+
+        if path:
+            try:
+                policy = parse_policy(open(path, encoding="utf-8").read(), source=path)
+            except PolicyError as exc:
+                raise click.ClickException(str(exc)) from exc
+            click.echo(f"{path}: policy {policy.key!r} with clocks {', '.join(c.key for c in policy.clocks)} is valid.")
+            return
+        registry = current_app.extensions["policies"]
+        for key in registry.keys():
+            policy = registry.get(key)
+            click.echo(f"{key}: {policy.title_en} — " + ", ".join(f"{c.key}" for c in policy.clocks))
+
+    @app.cli.command("serve-all")
+    @click.option("--host", default="127.0.0.1")
+    @click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int)
+    def serve_all(host: str, port: int) -> None:
+        """Development: the web app and API, with the clock engine in a second process. Ctrl-C stops both."""
+        engine = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"])
+        try:
+            click.echo(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")
+            current_app.run(host=host, port=port, use_reloader=False, threaded=True)
+        finally:
+            engine.send_signal(signal.SIGTERM)
+            try:
+                engine.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                engine.kill()

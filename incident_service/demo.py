@@ -1,0 +1,164 @@
+"""A realistic demo data set, built through the same service functions as the API.
+
+Incidents are modelled on the two vendor-caused outages in the stock exchange's briefing (seed 003):
+an OS update that re-enabled the firewall's default block on the order-entry host, and a certificate
+server whose database connections were never released until logins failed.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from incident_service.incidents import remediation as remediations
+from incident_service.incidents.models import IncidentKind, IncidentStatus, RemediationAction, RemediationStatus
+from incident_service.incidents import service as incidents
+from incident_service.reporting import service as clocks
+from incident_service.reporting.policy import PolicyRegistry
+from incident_service.vendors import service as vendors
+from incident_service.vendors.models import Vendor
+
+VENDORS = [
+    dict(name="鼎新資訊系統股份有限公司", tax_id="22099131", category="system_development", service_location="台北市內湖區",
+         contact_name="王大明", contact_phone="+886-2-2345-6789", contact_email="oncall@dingxin.example",
+         certifications=[{"name": "ISO 27001", "expires_on": "2027-06-30"}], subcontractors=[{"name": "微軟", "service": "作業系統更新"}]),
+    dict(name="宏碁智慧金融科技股份有限公司", tax_id="84149961", category="system_development", service_location="新北市汐止區",
+         contact_name="陳小華", contact_phone="+886-2-2696-1234", contact_email="noc@acerfin.example",
+         certifications=[{"name": "ISO 27001", "expires_on": "2026-12-31"}]),
+    dict(name="中華電信數據通信分公司", tax_id="96979933", category="operations", service_location="台北市信義區",
+         contact_name="24小時網路維運中心", contact_phone="0800-080-123", contact_email="noc@cht.example",
+         certifications=[{"name": "ISO 27001", "expires_on": "2027-03-31"}, {"name": "ISO 20000", "expires_on": "2027-03-31"}]),
+    dict(name="凌群電腦股份有限公司", tax_id="11365004", category="operations", service_location="台北市中山區",
+         contact_name="林志強", contact_phone="+886-2-2508-1234", contact_email="ops@syscom.example"),
+    dict(name="台灣網路認證股份有限公司", tax_id="70759028", category="operations", service_location="台北市中正區",
+         contact_name="憑證服務中心", contact_phone="+886-2-2370-8886", contact_email="ca-support@twca.example",
+         certifications=[{"name": "ISO 27001", "expires_on": "2027-09-30"}, {"name": "WebTrust", "expires_on": "2026-12-15"}]),
+    dict(name="Amazon Web Services Taiwan", tax_id="53033458", category="cloud", service_location="ap-northeast-1 (東京)",
+         contact_name="Enterprise Support", contact_phone="+886-2-7750-0000", contact_email="support@aws.example",
+         certifications=[{"name": "ISO 27001", "expires_on": "2027-11-30"}, {"name": "SOC 2 Type II", "expires_on": "2027-05-31"}]),
+    dict(name="Google Cloud Taiwan", tax_id="27934855", category="cloud", service_location="asia-east1 (彰化)",
+         contact_name="Premium Support", contact_phone="+886-2-8729-6000", contact_email="support@gcp.example"),
+    dict(name="安侯企業管理股份有限公司", tax_id="04016004", category="consulting_training", service_location="台北市信義區",
+         contact_name="資安顧問團隊", contact_phone="+886-2-8101-6666", contact_email="cyber@kpmg.example"),
+    dict(name="資策會數位教育研究所", tax_id="05076416", category="consulting_training", service_location="台北市大安區",
+         contact_name="教育訓練窗口", contact_phone="+886-2-6631-6666", contact_email="training@iii.example"),
+]
+
+SYSTEMS = [
+    dict(name="APP電子下單系統", is_core=True, tolerable_outage_minutes=30, rto_minutes=30, rpo_minutes=0,
+         description="客戶手機下單 APP 與中台下單主機"),
+    dict(name="憑證驗章系統", is_core=True, tolerable_outage_minutes=30, rto_minutes=30, rpo_minutes=5,
+         description="電子交易登入與下單之憑證驗章服務"),
+    dict(name="行情報價系統", is_core=True, tolerable_outage_minutes=15, rto_minutes=15, rpo_minutes=0,
+         description="即時行情主備援報價來源"),
+    dict(name="後台帳務系統", is_core=False, tolerable_outage_minutes=240, rto_minutes=240, rpo_minutes=60),
+    dict(name="公司官網", is_core=False, tolerable_outage_minutes=1440, rto_minutes=1440, rpo_minutes=1440),
+]
+
+
+def _parse_dates(data: dict) -> dict:
+    for cert in data.get("certifications", []):
+        if isinstance(cert.get("expires_on"), str):
+            cert["expires_on"] = date.fromisoformat(cert["expires_on"])
+    return data
+
+
+def load_demo_data(*, session: Session, registry: PolicyRegistry, now: datetime) -> dict[str, int]:
+    """Create the demo vendors, systems, contracts and incidents. Refuses to run on a non-empty database."""
+    if session.scalar(sa.select(sa.func.count()).select_from(Vendor)):
+        return {}
+    from incident_service.vendors.models import VendorCategory
+
+    made_vendors = {}
+    for raw in VENDORS:
+        data = _parse_dates({**raw, "certifications": [dict(c) for c in raw.get("certifications", [])]})
+        data["category"] = VendorCategory(data["category"])
+        made_vendors[raw["name"]] = vendors.create_vendor(session=session, data=data, now=now)
+    systems = {s["name"]: vendors.create_system(session=session, data=dict(s), now=now) for s in SYSTEMS}
+    v = list(made_vendors.values())
+    app_contract = vendors.create_contract(session=session, now=now, data=dict(
+        vendor_id=v[0].id, reference="IT-2025-017", title="APP電子下單系統維護合約", scope="中台下單主機與 APP 之維護、更新與 7x24 支援",
+        starts_on=date(2025, 1, 1), ends_on=date(2027, 12, 31), system_ids=[systems["APP電子下單系統"].id],
+        availability_target=Decimal("99.9"), vendor_notify_minutes=30, penalty_terms="每超過 RTO 1 小時扣當月維護費 5%",
+        audit_right=True, subcontracting_allowed=False, basic_clauses=list(range(1, 18))))
+    ca_contract = vendors.create_contract(session=session, now=now, data=dict(
+        vendor_id=v[4].id, reference="CA-2024-003", title="憑證驗章服務合約", scope="憑證伺服器、驗章服務與資料庫連線元件",
+        starts_on=date(2024, 7, 1), ends_on=date(2027, 6, 30), system_ids=[systems["憑證驗章系統"].id],
+        service_levels=[{"system_id": systems["憑證驗章系統"].id, "rto_minutes": 60, "rpo_minutes": 5}],
+        availability_target=Decimal("99.95"), vendor_notify_minutes=15, audit_right=True, subcontracting_allowed=True,
+        basic_clauses=[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 15, 17]))
+    vendors.create_contract(session=session, now=now, data=dict(
+        vendor_id=v[2].id, reference="NW-2025-101", title="行情專線與網路維運", starts_on=date(2025, 3, 1), ends_on=date(2026, 2, 28),
+        system_ids=[systems["行情報價系統"].id], availability_target=Decimal("99.99"), vendor_notify_minutes=10, audit_right=True))
+    vendors.create_contract(session=session, now=now, data=dict(
+        vendor_id=v[5].id, reference="CLD-2025-002", title="雲端主機代管", starts_on=date(2025, 6, 1), ends_on=None,
+        system_ids=[systems["公司官網"].id, systems["後台帳務系統"].id], availability_target=Decimal("99.95"), vendor_notify_minutes=60))
+
+    actor = "demo-data"
+    # Case 1 (a month ago, closed): an OS update re-enabled Windows Defender Firewall's default block.
+    t0 = now - timedelta(days=30, hours=3)
+    firewall = incidents.open_incident(session=session, actor=actor, registry=registry, default_policies=["twse"], now=t0 + timedelta(minutes=8), data=dict(
+        vendor_id=v[0].id, contract_id=app_contract.id, system_ids=[systems["APP電子下單系統"].id], kind=IncidentKind.outage, severity=3,
+        title="APP電子下單主機無法登入（作業系統更新後防火牆封鎖）",
+        description="維護廠商於盤中安裝微軟當日發布之系統更新，已開通之連線服務被更新後的預設值（封鎖）覆蓋，APP 無法登入下單。",
+        occurred_at=t0 - timedelta(minutes=20), detected_at=t0 - timedelta(minutes=5), aware_at=t0,
+        vendor_aware_at=t0 - timedelta(minutes=15), vendor_notified_at=t0 - timedelta(minutes=2),
+        service_down_at=t0 - timedelta(minutes=20), trading_affected=True, investors_affected=True, clients_affected=1830,
+        estimated_loss_ntd=2_400_000, bcp_invoked=True, failover_performed=False))
+    for kind, minutes in (("initial", 22), ("public_notice", 28), ("formal", 60 * 20)):
+        clocks.record_filing(session=session, incident_id=firewall.id, actor=actor, registry=registry, now=t0 + timedelta(minutes=minutes + 1),
+                             data={"clock": kind, "submitted_at": t0 + timedelta(minutes=minutes), "reference": f"ISAC-{firewall.id:04d}-{kind[:3].upper()}"})
+    incidents.update_incident(session=session, incident_id=firewall.id, expected_version=None, actor=actor, registry=registry,
+                              now=t0 + timedelta(hours=2), data=dict(
+        service_restored_at=t0 + timedelta(minutes=70), root_cause="作業系統更新後，內建 Windows Defender 防火牆之預設值（封鎖）覆蓋既有連線規則。",
+        response_notes="關閉防火牆預設封鎖規則後連線恢復；引導投資人改用語音及網頁下單。"))
+    clocks.record_filing(session=session, incident_id=firewall.id, actor=actor, registry=registry, now=t0 + timedelta(days=2),
+                         data={"clock": "closure", "submitted_at": t0 + timedelta(days=2), "reference": f"ISAC-{firewall.id:04d}-CLO"})
+    for action, title, owner, days, status in (
+        ("patch_process", "作業系統更新須於測試環境完整測試後方可上線", "資訊部 系統組", -10, "done"),
+        ("code_review", "要求廠商提供更新前後防火牆規則比對報告", "鼎新資訊 專案經理", 5, "in_progress"),
+        ("vendor_penalty", "依合約就超過 RTO 部分求償", "法務室", 20, "planned"),
+    ):
+        r = remediations.add_remediation(session=session, incident_id=firewall.id, actor=actor, now=t0 + timedelta(days=1), data=dict(
+            action=RemediationAction(action), title=title, owner=owner, due_on=(now + timedelta(days=days)).date(),
+            evidence="測試紀錄 CHG-2026-118" if status == "done" else None))
+        if status != "planned":
+            remediations.update_remediation(session=session, remediation_id=r.id, data={"status": RemediationStatus(status)}, expected_version=None,
+                                            actor=actor, now=t0 + timedelta(days=2))
+    incidents.update_incident(session=session, incident_id=firewall.id, expected_version=None, actor=actor, registry=registry,
+                              now=t0 + timedelta(days=2, minutes=5), data={"status": IncidentStatus.closed})
+
+    # Case 2 (yesterday, open): the certificate server never released its database connections.
+    t1 = now - timedelta(hours=26)
+    cert = incidents.open_incident(session=session, actor=actor, registry=registry, default_policies=["twse"], now=t1 + timedelta(minutes=55), data=dict(
+        vendor_id=v[4].id, contract_id=ca_contract.id, system_ids=[systems["憑證驗章系統"].id], kind=IncidentKind.outage, severity=3,
+        title="憑證驗章回應緩慢，電子交易平台無法登入",
+        description="憑證伺服器與資料庫連線之程式存在設計瑕疵：驗章完成後未釋出連線，資源耗盡後驗章服務中斷。",
+        occurred_at=t1 - timedelta(minutes=40), detected_at=t1 - timedelta(minutes=10), aware_at=t1,
+        vendor_aware_at=t1 - timedelta(minutes=30), vendor_notified_at=t1 + timedelta(minutes=5),
+        service_down_at=t1 - timedelta(minutes=25), service_restored_at=t1 + timedelta(minutes=50),
+        data_loss_from=t1 - timedelta(minutes=25), data_loss_to=t1 - timedelta(minutes=17),
+        trading_affected=True, investors_affected=False, clients_affected=640, estimated_loss_ntd=850_000,
+        bcp_invoked=True, failover_performed=True, root_cause="驗章後未釋出資料庫連線資源，連線池耗盡。"))
+    clocks.record_filing(session=session, incident_id=cert.id, actor=actor, registry=registry, now=t1 + timedelta(minutes=34),
+                         data={"clock": "initial", "submitted_at": t1 + timedelta(minutes=33), "reference": f"ISAC-{cert.id:04d}-INI"})
+    clocks.record_filing(session=session, incident_id=cert.id, actor=actor, registry=registry, now=t1 + timedelta(minutes=29),
+                         data={"clock": "public_notice", "submitted_at": t1 + timedelta(minutes=28), "reference": "MOPS-1130045"})
+    for action, title, owner, days in (
+        ("stress_test", "擴大壓力測試：應用程式主機、資料庫主機、憑證主機", "台灣網路認證 技術部", 14),
+        ("resource_allocation", "調整系統資源分配與連線池上限告警", "資訊部 維運組", 7),
+        ("code_review", "憑證伺服器連線釋放程式碼審查", "台灣網路認證 研發部", -1),
+    ):
+        remediations.add_remediation(session=session, incident_id=cert.id, actor=actor, now=t1 + timedelta(hours=3), data=dict(
+            action=RemediationAction(action), title=title, owner=owner, due_on=(now + timedelta(days=days)).date()))
+
+    # Case 3 (just now, open): a quote-feed failover, so the board has a clock counting down.
+    t2 = now - timedelta(minutes=12)
+    incidents.open_incident(session=session, actor=actor, registry=registry, default_policies=["twse"], now=now, data=dict(
+        vendor_id=v[2].id, system_ids=[systems["行情報價系統"].id], kind=IncidentKind.outage, severity=2,
+        title="主要行情專線中斷，已切換備援線路", description="中華電信機房光纖中斷，主要行情來源中斷，自動切換至備援線路。",
+        aware_at=t2, service_down_at=t2 - timedelta(minutes=3), occurred_at=t2 - timedelta(minutes=3),
+        trading_affected=False, investors_affected=False, failover_performed=True))
+    return {"vendors": len(VENDORS), "systems": len(SYSTEMS), "contracts": 4, "incidents": 3}

@@ -1,0 +1,1 @@
+"""The clock engine: an APScheduler process that claims due alert instants from the database."""

@@ -1,0 +1,49 @@
+"""On SQLite only one engine may run: an exclusive lock on a file beside the database enforces it.
+
+On PostgreSQL no lock is needed: claims use FOR UPDATE SKIP LOCKED, so every engine is a hot standby.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+
+class EngineAlreadyRunning(RuntimeError):
+    pass
+
+
+class SingleEngineLock:
+    def __init__(self, path: Path):
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            os.close(fd)
+            raise EngineAlreadyRunning(
+                f"Another clock engine holds {self.path}; on SQLite only one may run (use PostgreSQL for several)."
+            ) from exc
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def lock_path_for(database_uri: str, instance_path: str) -> Path | None:
+    """The lock file for an SQLite database, or None for a database that needs no lock."""
+    if not database_uri.startswith("sqlite"):
+        return None
+    file_part = database_uri.split("///", 1)[1] if "///" in database_uri else ""
+    if not file_part or file_part == ":memory:":
+        return Path(instance_path) / "engine-memory.lock"
+    return Path(file_part + ".engine.lock")

@@ -1,0 +1,1 @@
+"""Incidents, their append-only timeline and remediation actions (後續處理)."""

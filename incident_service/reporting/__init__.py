@@ -1,0 +1,1 @@
+"""The reporting clock: policies (data files), deadlines, filings, waivers and the alerts they schedule."""

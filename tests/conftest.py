@@ -1,0 +1,81 @@
+"""Fixtures: a fresh app per test on SQLite (or TEST_DATABASE_URL), a client, and a controlled clock."""
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from config import TestingConfig
+from incident_service import create_app
+from incident_service.extensions import db as _db
+
+# A fixed instant: 2026-11-21 02:10 in Taipei.
+T0 = datetime(2026, 11, 20, 18, 10, tzinfo=UTC)
+
+
+def _reset_schema():
+    if _db.engine.dialect.name == "postgresql":
+        with _db.engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+    else:
+        _db.drop_all()
+    _db.create_all()
+
+
+@pytest.fixture
+def app(tmp_path):
+    overrides = {"SQLALCHEMY_DATABASE_URI": os.environ.get("TEST_DATABASE_URL")}
+    if not overrides["SQLALCHEMY_DATABASE_URI"]:
+        # A file database, so several connections (threads, engine processes) see the same data.
+        overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'test.db'}"
+    app = create_app(TestingConfig, **overrides)
+    with app.app_context():
+        _reset_schema()
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def session(db):
+    return db.session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def registry(app):
+    return app.extensions["policies"]
+
+
+class Clock:
+    """A controllable "now" for service calls and (through time-machine) for requests."""
+
+    def __init__(self, start: datetime):
+        self.value = start
+
+    def __call__(self) -> datetime:
+        return self.value
+
+    def advance(self, **kwargs) -> datetime:
+        self.value += timedelta(**kwargs)
+        return self.value
+
+
+@pytest.fixture
+def frozen(monkeypatch):
+    """Freeze the service's clock (``incident_service.clock.now``) at T0; advance it with ``frozen.advance``."""
+    clock = Clock(T0)
+    monkeypatch.setattr("incident_service.clock.now", clock)
+    return clock
