@@ -37,9 +37,10 @@ def _check_production(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from incident_service.extensions import api, db, migrate
+    from incident_service.extensions import api, csrf, db, migrate
 
     db.init_app(app)
+    csrf.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True, compare_type=True)
     api.init_app(app)
     # Import every model so the metadata (and Alembic) see the whole schema.
@@ -62,8 +63,13 @@ def register_blueprints(app: Flask) -> None:
     from incident_service.reporting import api as reporting_api
     from incident_service.vendors import api as vendors_api
 
+    from incident_service.auth import views as auth_views
+    from incident_service.extensions import csrf
+
     for blueprint in (health.blp, vendors_api.blp, incidents_api.blp, reporting_api.blp):
         api.register_blueprint(blueprint)
+        csrf.exempt(blueprint)  # the API authenticates with tokens, not cookies
+    auth_views.register(app)
     from incident_service import docs
 
     docs.register(app)

@@ -1,7 +1,9 @@
 """Extension instances, unbound; ``create_app`` binds them."""
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
 
 from incident_service.database import Base
 
@@ -19,3 +21,5 @@ class ServiceApi(Api):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 api = ServiceApi()
+login_manager = LoginManager()
+csrf = CSRFProtect()

@@ -79,3 +79,20 @@ def frozen(monkeypatch):
     clock = Clock(T0)
     monkeypatch.setattr("incident_service.clock.now", clock)
     return clock
+
+
+@pytest.fixture
+def login_as(app, client):
+    """Log the test client in as a new user holding the given roles; returns the user."""
+    from incident_service.auth.service import create_user
+
+    def _login(*roles: str, username: str | None = None):
+        name = username or f"{'-'.join(roles)}-user"
+        user = create_user(session=_db.session, username=name, password="correct horse battery", roles=list(roles),
+                           now=datetime.now(UTC))
+        with client.session_transaction() as sess:
+            sess["_user_id"] = str(user.id)
+            sess["_fresh"] = True
+        return user
+
+    return _login

@@ -1,10 +1,11 @@
-"""User accounts and their roles."""
+"""User accounts and their roles (a user may hold several)."""
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column
 
 from incident_service.extensions import db
@@ -17,13 +18,21 @@ class Role(str, enum.Enum):
     admin = "admin"
 
 
-class User(db.Model):
+class User(UserMixin, db.Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(80), unique=True)
     display_name: Mapped[str | None] = mapped_column(sa.String(120))
     email: Mapped[str | None] = mapped_column(sa.String(254))
-    role: Mapped[Role] = mapped_column(sa.Enum(Role, native_enum=False, length=20))
+    roles: Mapped[list] = mapped_column(sa.JSON, default=list)  # values of Role
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+
+    def has_role(self, role: Role | str) -> bool:
+        return Role(role).value in (self.roles or [])
+
+    @property
+    def name_for_record(self) -> str:
+        return self.username

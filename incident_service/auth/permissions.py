@@ -34,3 +34,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 def role_can(role: Role | str, permission: Permission) -> bool:
     return permission in ROLE_PERMISSIONS.get(Role(role), frozenset())
+
+
+def user_can(user, permission: Permission) -> bool:
+    """Any of the user's roles grants the permission."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return any(role_can(role, permission) for role in (user.roles or []))

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: b48eeea7525f
+Revision ID: 3821518839b3
 Revises: 
-Create Date: 2026-11-21 23:34:24.137707
+Create Date: 2026-11-21 23:36:11.926300
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import incident_service.database  # noqa: F401 - the UTC datetime column type
 
 
 # revision identifiers, used by Alembic.
-revision = 'b48eeea7525f'
+revision = '3821518839b3'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -53,7 +53,8 @@ def upgrade():
     sa.Column('username', sa.String(length=80), nullable=False),
     sa.Column('display_name', sa.String(length=120), nullable=True),
     sa.Column('email', sa.String(length=254), nullable=True),
-    sa.Column('role', sa.Enum('oncall', 'supervisor', 'auditor', 'admin', name='role', native_enum=False, length=20), nullable=False),
+    sa.Column('roles', sa.JSON(), nullable=False),
+    sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.Column('created_at', incident_service.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
