@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test test-sqlite test-postgres install install-test bench clean
+.PHONY: run test install install-test bench-clock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,7 @@ test: install-test
 		$(BIN)/python -m pytest; \
 	fi
 
-bench: install-test
+bench-clock: install-test
 	$(BIN)/python -m bench.clock
 
 clean:
