@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -41,7 +42,7 @@ def register(app: Flask) -> None:
 
         if path:
             try:
-                policy = parse_policy(open(path, encoding="utf-8").read(), source=path)
+                policy = parse_policy(Path(path).read_text(encoding="utf-8"), source=path)
             except PolicyError as exc:
                 raise click.ClickException(str(exc)) from exc
             click.echo(f"{path}: policy {policy.key!r} with clocks {', '.join(c.key for c in policy.clocks)} is valid.")
