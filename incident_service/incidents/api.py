@@ -1,6 +1,7 @@
 """REST endpoints for incidents, their timeline and remediation actions."""
 from __future__ import annotations
 
+import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -117,10 +118,21 @@ class HistoryQuerySchema(schemas.StrictSchema):
     aware_to = schemas.UTCDateTimeField(metadata={"description": "incidents aware before"})
 
 
+class HistorySchema(ma.Schema):
+    vendor = ma.fields.Dict(metadata={"description": "id, name, category"})
+    period = ma.fields.Dict(metadata={"description": "the aware_from / aware_to asked for"})
+    summary = ma.fields.Dict(metadata={"description": (
+        "incidents; rto_breaches; rpo_breaches; vendor_notification_breaches; open_remediations; clocks: per policy "
+        "and clock the counts met / met_late / missed / pending / waived and on_time_rate (met over decided); "
+        "availability: per contract and month, outage minutes, availability_percent, target_percent, breached")})
+    incidents = ma.fields.List(ma.fields.Dict(), metadata={"description": (
+        "each incident with its deadlines' states and derived figures (outage, data_loss, vendor_notification)")})
+
+
 @blp.route("/vendors/<int:vendor_id>/history")
 class VendorHistory(MethodView):
     @blp.arguments(HistoryQuerySchema, location="query")
-    @blp.response(200)
+    @blp.response(200, HistorySchema)
     def get(self, args, vendor_id):
         """A vendor's incidents with derived figures, on-time rate per clock, breaches and monthly availability."""
         return service.vendor_history(session=db.session, vendor_id=vendor_id, now=request_now(),
