@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-test bench-clock clean
+.PHONY: run test install install-test bench-clock bench-pages chromium translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,21 @@ run: install
 	$(BIN)/flask demo-data
 	PORT=$(PORT) $(BIN)/flask serve-all --port $(PORT)
 
+## The browser tests drive Debian's Chromium (Playwright cannot download its own here), with a CJK font for screenshots.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = "0" ]; then apt-get update -q && apt-get install -y -q chromium fonts-wqy-zenhei; \
+		else echo "The browser tests need Chromium: run 'sudo apt-get install chromium fonts-wqy-zenhei' (Debian/Ubuntu)." >&2; exit 1; fi; \
+	fi
+
+## make translations: collect the pages' messages, merge them into the zh-TW catalogue, compile it (the .mo is committed).
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o incident_service/translations/messages.pot .
+	$(BIN)/pybabel update -i incident_service/translations/messages.pot -d incident_service/translations -l zh_Hant_TW --no-fuzzy-matching --width 120
+	$(BIN)/pybabel compile -d incident_service/translations
+
 ## make test: the whole suite on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set.
-test: install-test
+test: install-test chromium
 	@echo "== test suite on SQLite =="
 	env -u TEST_DATABASE_URL $(BIN)/python -m pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
@@ -40,6 +53,9 @@ test: install-test
 
 bench-clock: install-test
 	$(BIN)/python -m bench.clock
+
+bench-pages: install-test
+	$(BIN)/python -m bench.pages
 
 clean:
 	rm -rf $(VENV) instance/*.db .pytest_cache

@@ -71,6 +71,9 @@ def register_blueprints(app: Flask) -> None:
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # the API authenticates with tokens, not cookies
     auth_views.register(app)
+    from incident_service import web
+
+    web.register(app)
     from incident_service import docs
 
     docs.register(app)

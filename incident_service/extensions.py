@@ -1,4 +1,5 @@
 """Extension instances, unbound; ``create_app`` binds them."""
+from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -23,3 +24,4 @@ migrate = Migrate()
 api = ServiceApi()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+babel = Babel()
