@@ -112,15 +112,16 @@ def now_utc_iso(value: datetime) -> str:
 
 def request_now() -> datetime:
     """One "now" per request, so every figure in an answer is computed against the same instant."""
-    from flask import g, has_request_context
+    from flask import has_request_context, request
 
     from incident_service import clock
 
     if not has_request_context():
         return clock.now()
-    if "request_now" not in g:
-        g.request_now = clock.now()
-    return g.request_now
+    # Kept on the request itself, not on g: g outlives a request when an app context was already pushed.
+    if "incident_service.now" not in request.environ:
+        request.environ["incident_service.now"] = clock.now()
+    return request.environ["incident_service.now"]
 
 
 def actor() -> tuple[str, int | None]:

@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from incident_service.api_common import check_version
 from incident_service.database import apply_changes, jsonable
@@ -209,26 +209,36 @@ def timeline_of(session: Session, incident_id: int):
 
 # -- derived figures --------------------------------------------------------------------------------
 
-def _outage_intervals(session: Session, contract_id: int, start: datetime, end: datetime, now: datetime):
+def _outage_intervals(session: Session, contract_ids: list[int], start: datetime, end: datetime,
+                      now: datetime) -> dict[int, list[tuple[datetime, datetime]]]:
+    """Every outage of these contracts that overlaps [start, end), by contract (one query)."""
     rows = session.execute(
-        sa.select(Incident.service_down_at, Incident.service_restored_at).where(
-            Incident.contract_id == contract_id,
+        sa.select(Incident.contract_id, Incident.service_down_at, Incident.service_restored_at).where(
+            Incident.contract_id.in_(contract_ids),
             Incident.service_down_at.is_not(None),
             Incident.service_down_at < end,
             sa.or_(Incident.service_restored_at.is_(None), Incident.service_restored_at > start),
         )
-    ).all()
-    return [(down, restored or now) for down, restored in rows]
+    ).all() if contract_ids else []
+    intervals: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for contract_id, down, restored in rows:
+        intervals[contract_id].append((down, restored or now))
+    return intervals
+
+
+def _availability_figure(contract: Contract, intervals, start: datetime, end: datetime, now: datetime) -> dict[str, Any]:
+    minutes = derived.merged_outage_minutes(intervals, start, min(end, max(now, start)))
+    figure = derived.availability(minutes, start, end, contract.availability_target)
+    if now < end:
+        figure["month_complete"] = False
+    return figure
 
 
 def contract_availability(session: Session, contract: Contract, moment: datetime, now: datetime, zone: ZoneInfo) -> dict[str, Any]:
     """The contract's availability in the calendar month containing ``moment``, from all its outages."""
     start, end = derived.month_bounds(moment, zone)
-    minutes = derived.merged_outage_minutes(_outage_intervals(session, contract.id, start, end, now), start, min(end, max(now, start)))
-    figure = derived.availability(minutes, start, end, contract.availability_target)
-    if now < end:
-        figure["month_complete"] = False
-    return figure
+    intervals = _outage_intervals(session, [contract.id], start, end, now)[contract.id]
+    return _availability_figure(contract, intervals, start, end, now)
 
 
 def incident_figures(*, session: Session, incident: Incident, now: datetime, zone: ZoneInfo) -> dict[str, Any]:
@@ -255,7 +265,9 @@ def vendor_history(*, session: Session, vendor_id: int, now: datetime, zone: Zon
     from incident_service.vendors.service import get_vendor
 
     vendor = get_vendor(session=session, vendor_id=vendor_id)
+    # Only what the figures need, without re-joining the vendor on every row.
     stmt = incidents_query(vendor_id=vendor_id, aware_from=aware_from, aware_to=aware_to).options(
+        lazyload(Incident.vendor),
         selectinload(Incident.systems),
         selectinload(Incident.contract).selectinload(Contract.covered).joinedload(ContractSystem.system),
         selectinload(Incident.remediations),
@@ -264,11 +276,13 @@ def vendor_history(*, session: Session, vendor_id: int, now: datetime, zone: Zon
     ids = [i.id for i in incidents]
     deadlines_by_incident: dict[int, list[Deadline]] = defaultdict(list)
     if ids:
-        for d in session.scalars(sa.select(Deadline).where(Deadline.incident_id.in_(ids)).order_by(Deadline.due_at)):
+        deadlines = sa.select(Deadline).where(Deadline.incident_id.in_(ids)).order_by(Deadline.due_at).options(
+            lazyload(Deadline.incident), lazyload(Deadline.filing))
+        for d in session.scalars(deadlines):
             deadlines_by_incident[d.incident_id].append(d)
     per_clock: dict[tuple[str, str], dict[str, Any]] = {}
     rows, rto_breaches, rpo_breaches, notify_breaches, open_remediation = [], 0, 0, 0, 0
-    months: dict[tuple[int, str], dict] = {}
+    months: dict[tuple[int, str], tuple[Contract, datetime, datetime]] = {}
     for incident in incidents:
         figures = {
             "outage": derived.outage(incident, now),
@@ -290,17 +304,22 @@ def vendor_history(*, session: Session, vendor_id: int, now: datetime, zone: Zon
             if state.value in tally:
                 tally[state.value] += 1
         if incident.contract is not None and incident.service_down_at is not None:
-            month = derived.month_bounds(incident.service_down_at, zone)[0].strftime("%Y-%m")
-            key = (incident.contract.id, month)
-            if key not in months:
-                months[key] = {"contract_id": incident.contract.id, "contract": incident.contract.reference,
-                               **contract_availability(session, incident.contract, incident.service_down_at, now, zone)}
+            start, end = derived.month_bounds(incident.service_down_at, zone)
+            months.setdefault((incident.contract.id, start.strftime("%Y-%m")), (incident.contract, start, end))
         rows.append({
             "id": incident.id, "title": incident.title, "kind": incident.kind.value, "severity": incident.severity,
             "status": incident.status.value, "aware_at": jsonable(incident.aware_at), "contract_id": incident.contract_id,
             "system_ids": [s.id for s in incident.systems], "deadlines": states, "derived": figures,
             "open_remediations": sum(r.status not in (RemediationStatus.verified, RemediationStatus.cancelled) for r in incident.remediations),
         })
+    availability = []
+    if months:
+        # One query for every outage of the vendor's contracts over the months its incidents touch.
+        first, last = min(m[1] for m in months.values()), max(m[2] for m in months.values())
+        intervals = _outage_intervals(session, sorted({c.id for c, _, _ in months.values()}), first, last, now)
+        for contract, start, end in months.values():
+            availability.append({"contract_id": contract.id, "contract": contract.reference,
+                                 **_availability_figure(contract, intervals[contract.id], start, end, now)})
     for tally in per_clock.values():
         decided = tally["met"] + tally["met_late"] + tally["missed"]
         tally["on_time_rate"] = round(tally["met"] / decided, 4) if decided else None
@@ -311,7 +330,7 @@ def vendor_history(*, session: Session, vendor_id: int, now: datetime, zone: Zon
             "incidents": len(incidents), "rto_breaches": rto_breaches, "rpo_breaches": rpo_breaches,
             "vendor_notification_breaches": notify_breaches, "open_remediations": open_remediation,
             "clocks": sorted(per_clock.values(), key=lambda t: (t["policy"], t["clock"])),
-            "availability": sorted(months.values(), key=lambda m: (m["contract_id"], m["month"])),
+            "availability": sorted(availability, key=lambda m: (m["contract_id"], m["month"])),
         },
         "incidents": rows,
     }
