@@ -37,6 +37,28 @@ class Config:
     ENGINE_BATCH_SIZE = int(os.environ.get("ENGINE_BATCH_SIZE", "500"))
     # Base URL used in links inside messages.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # -- delivering warnings (see README "Delivering warnings: channels, routing, outbox") --
+    # A default email channel from the environment (SMTP_SECURITY: none, starttls or ssl).
+    SMTP_HOST = os.environ.get("SMTP_HOST")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+    SMTP_SECURITY = os.environ.get("SMTP_SECURITY", "none")
+    SMTP_USERNAME = os.environ.get("SMTP_USERNAME")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
+    SMTP_FROM = os.environ.get("SMTP_FROM", "incident-service@localhost")
+    # Retries: the first after NOTIFY_BACKOFF_SECONDS, doubling up to the cap; undelivered after the limit.
+    NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "10"))
+    NOTIFY_BACKOFF_SECONDS = int(os.environ.get("NOTIFY_BACKOFF_SECONDS", "30"))
+    NOTIFY_BACKOFF_MAX_SECONDS = int(os.environ.get("NOTIFY_BACKOFF_MAX_SECONDS", "1800"))
+    # A claimed message not marked within the lease is sent again (same idempotency key).
+    NOTIFY_LEASE_SECONDS = int(os.environ.get("NOTIFY_LEASE_SECONDS", "120"))
+    NOTIFY_TICK_SECONDS = float(os.environ.get("NOTIFY_TICK_SECONDS", "1"))
+    NOTIFY_SCAN_SECONDS = float(os.environ.get("NOTIFY_SCAN_SECONDS", "60"))
+    NOTIFY_BATCH_SIZE = int(os.environ.get("NOTIFY_BATCH_SIZE", "40"))
+    NOTIFY_WORKERS = int(os.environ.get("NOTIFY_WORKERS", "8"))
+    NOTIFY_SEND_TIMEOUT = float(os.environ.get("NOTIFY_SEND_TIMEOUT", "10"))
+    NOTIFY_EXPIRY_NOTICE_DAYS = int(os.environ.get("NOTIFY_EXPIRY_NOTICE_DAYS", "30"))
+    # Honour each warning's own audience (reporter; supervisors for escalations) besides the routing rules.
+    NOTIFY_FOLLOW_AUDIENCE = _bool("NOTIFY_FOLLOW_AUDIENCE", True)
 
     API_TITLE = "incident_service"
     API_VERSION = "v1"

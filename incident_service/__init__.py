@@ -61,16 +61,20 @@ def register_blueprints(app: Flask) -> None:
     from incident_service import health
     from incident_service.extensions import api
     from incident_service.incidents import api as incidents_api
+    from incident_service.notify import api as notify_api
     from incident_service.reporting import api as reporting_api
     from incident_service.vendors import api as vendors_api
 
     from incident_service.auth import views as auth_views
     from incident_service.extensions import csrf
 
-    for blueprint in (health.blp, vendors_api.blp, incidents_api.blp, reporting_api.blp):
+    for blueprint in (health.blp, vendors_api.blp, incidents_api.blp, reporting_api.blp, notify_api.blp):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # the API authenticates with tokens, not cookies
     auth_views.register(app)
+    from incident_service.notify import views as notify_views
+
+    notify_views.register(app)
     from incident_service import web
 
     web.register(app)

@@ -11,6 +11,8 @@ from flask_smorest import Blueprint
 
 from incident_service.api_common import UTCDateTimeField, request_now
 from incident_service.extensions import db
+from incident_service.notify.schemas import DeliveryHealthSchema
+from incident_service.notify.service import delivery_health
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Service health (no login needed)")
 
@@ -28,6 +30,7 @@ class HealthSchema(ma.Schema):
     status = ma.fields.String()
     database = ma.fields.String()
     scheduler = ma.fields.Nested(SchedulerSchema)
+    delivery = ma.fields.Nested(DeliveryHealthSchema, metadata={"description": "undelivered: given up after the retry limit"})
 
 
 def scheduler_health(now) -> dict:
@@ -68,5 +71,7 @@ class Health(MethodView):
             return {"status": "degraded", "database": "unreachable", "scheduler": {"status": "unknown", "engines_alive": 0}}, 503
         now = request_now()
         scheduler = scheduler_health(now)
+        delivery = delivery_health(db.session)
         status = "ok" if scheduler["status"] == "ok" and not scheduler["pending_alerts_overdue"] else "degraded"
-        return {"status": status, "database": "ok", "scheduler": scheduler}
+        status = "degraded" if delivery["undelivered"] else status
+        return {"status": status, "database": "ok", "scheduler": scheduler, "delivery": delivery}

@@ -2,5 +2,6 @@
 from incident_service.auth.models import User  # noqa: F401
 from incident_service.engine.models import EngineHeartbeat  # noqa: F401
 from incident_service.incidents.models import Incident, Remediation, TimelineEvent  # noqa: F401
+from incident_service.notify.models import Channel, NotifyEvent, OutboxMessage, Preference, RoutingRule  # noqa: F401
 from incident_service.reporting.models import Deadline, DeadlineAlert, Filing, Notification  # noqa: F401
 from incident_service.vendors.models import Certification, Contract, ContractSystem, System, Vendor  # noqa: F401

@@ -51,6 +51,9 @@ def build_scheduler(app: Flask, engine_id: str, *, blocking: bool = True):
         "incident_service.engine.jobs:heartbeat", "interval", seconds=5, id="heartbeat",
         kwargs={"engine_id": engine_id}, replace_existing=True,
     )
+    from incident_service.notify.jobs import add_jobs as add_notify_jobs
+
+    add_notify_jobs(scheduler, app, engine_id)  # delivering warnings: route to the outbox, send, scan other clocks
     return scheduler
 
 

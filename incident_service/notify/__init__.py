@@ -1,0 +1,1 @@
+"""Delivering warnings and escalations: channels (email, webhooks), routing, and a reliable outbox."""

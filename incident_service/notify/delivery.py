@@ -1,0 +1,170 @@
+"""Delivering the outbox: claim due messages under a lease, send, and mark each one only after its channel
+accepted it; failures wait with exponential backoff until the retry limit, then count as undelivered.
+
+Claims are one conditional UPDATE (on PostgreSQL over ``FOR UPDATE SKIP LOCKED``), so several engines
+never claim the same row. A sender that dies after sending and before marking leaves its rows
+``sending``; once the lease expires another tick sends them again with the same idempotency key, which
+the receiver can use to drop the copy (at-least-once delivery, duplicates detectable by key).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from incident_service.notify.channels import DeliveryFailed, Outgoing, Transport, send
+from incident_service.notify.models import Channel, MessageState, OutboxMessage
+from incident_service.notify.settings import NotifySettings
+
+
+# Marks of accepted messages are committed in small groups: one commit per message made SQLite the
+# bottleneck (~25 ms each). A crash loses at most this many marks; those go again with the same key.
+MARK_EVERY = 20
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    dead: int = 0
+
+
+def backoff(attempts: int, settings: NotifySettings) -> timedelta:
+    """The wait after the ``attempts``-th failure: base, 2×base, 4×base, ... up to the cap."""
+    seconds = settings.backoff_seconds * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, settings.backoff_max_seconds))
+
+
+def _due(now: datetime):
+    pending = sa.and_(OutboxMessage.state == MessageState.pending, OutboxMessage.next_attempt_at <= now)
+    orphaned = sa.and_(OutboxMessage.state == MessageState.sending, OutboxMessage.sending_until < now)
+    return sa.or_(pending, orphaned)
+
+
+def claim_due_messages(session: Session, *, now: datetime, sender_id: str, limit: int, lease_seconds: int) -> list[int]:
+    """Claim up to ``limit`` due messages (and ones whose sender's lease ran out); each claim is an attempt."""
+    due = sa.select(OutboxMessage.id).where(_due(now)).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    return list(session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id.in_(due.scalar_subquery()), _due(now))
+        .values(state=MessageState.sending, sending_until=now + timedelta(seconds=lease_seconds),
+                claimed_by=sender_id, attempts=OutboxMessage.attempts + 1, updated_at=now)
+        .returning(OutboxMessage.id),
+        execution_options={"synchronize_session": False},
+    ).scalars().all())
+
+
+def _transport(channel: Channel, settings: NotifySettings) -> Transport:
+    password = settings.smtp.password if channel.from_config else channel.smtp_password
+    return Transport(kind=channel.kind, name=channel.name, smtp_host=channel.smtp_host, smtp_port=channel.smtp_port,
+                     smtp_security=channel.smtp_security.value if channel.smtp_security else "none",
+                     smtp_username=channel.smtp_username, smtp_password=password,
+                     from_address=channel.from_address, url=channel.url, secret=channel.secret)
+
+
+def _snapshots(session: Session, ids: list[int], settings: NotifySettings, now: datetime) -> list[tuple[Outgoing, bool]]:
+    rows = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)).unique().all()
+    out = []
+    for m in rows:
+        e = m.event
+        out.append((Outgoing(message_id=m.id, idempotency_key=m.idempotency_key, recipient=m.recipient,
+                             attempt=m.attempts, sent_at=now, event_kind=e.kind, subject=e.subject, text_zh=e.text_zh,
+                             text_en=e.text_en, link=e.link, facts=dict(e.facts or {}),
+                             transport=_transport(m.channel, settings)), m.channel.is_active))
+    session.commit()  # end the read transaction: nothing is held open while the network is slow
+    return out
+
+
+def mark_sent(session: Session, *, message_ids: list[int], now: datetime) -> int:
+    """Record that the channels accepted these messages (whoever's lease it is: they were sent). Commits."""
+    done = session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id.in_(message_ids), OutboxMessage.state == MessageState.sending)
+        .values(state=MessageState.sent, sent_at=now, sending_until=None, last_error=None, updated_at=now),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    session.commit()
+    return done
+
+
+def mark_failed(session: Session, *, message_id: int, sender_id: str, error: DeliveryFailed, now: datetime,
+                settings: NotifySettings) -> MessageState | None:
+    """Schedule a retry with backoff, or give up (retry limit or a permanent refusal). Returns the new state."""
+    row = session.execute(
+        sa.select(OutboxMessage.attempts).where(OutboxMessage.id == message_id, OutboxMessage.state == MessageState.sending,
+                                                OutboxMessage.claimed_by == sender_id)
+    ).first()
+    if row is None:  # another sender took it over after our lease ran out: its outcome counts
+        session.commit()
+        return None
+    attempts = row[0]
+    state = MessageState.dead if error.permanent or attempts >= settings.max_attempts else MessageState.pending
+    session.execute(
+        sa.update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == sender_id,
+                                       OutboxMessage.state == MessageState.sending)
+        .values(state=state, sending_until=None, last_error=str(error)[:500], updated_at=now,
+                next_attempt_at=now + backoff(attempts, settings) if state == MessageState.pending else now),
+        execution_options={"synchronize_session": False},
+    )
+    session.commit()
+    return state
+
+
+def deliver_due(*, session: Session, settings: NotifySettings, now_fn: Callable[[], datetime], sender_id: str,
+                after_send: Callable[[Outgoing], None] | None = None, max_rounds: int = 1000) -> DeliveryReport:
+    """Send every due message, batch after batch, until none is due (commits after each mark).
+
+    ``after_send`` runs after a channel accepted a message and before it is marked: tests use it to play a
+    sender killed at the worst moment.
+    """
+    report = DeliveryReport()
+    with ThreadPoolExecutor(max_workers=max(settings.workers, 1), thread_name_prefix="notify-send") as pool:
+        for _ in range(max_rounds):
+            now = now_fn()
+            ids = claim_due_messages(session, now=now, sender_id=sender_id, limit=settings.batch_size,
+                                     lease_seconds=settings.lease_seconds)
+            session.commit()
+            if not ids:
+                break
+            futures = {}
+            for out, active in _snapshots(session, ids, settings, now):
+                if active:
+                    futures[pool.submit(send, out, timeout=settings.send_timeout)] = out
+                else:
+                    _record_failure(session, out, DeliveryFailed("the channel is disabled"), sender_id, now_fn(),
+                                    settings, report)
+            accepted: list[int] = []
+            for future in as_completed(futures):
+                out = futures[future]
+                error = future.exception()
+                if error is None:
+                    if after_send is not None:
+                        after_send(out)
+                    accepted.append(out.message_id)
+                    report.sent += 1
+                    if len(accepted) >= MARK_EVERY:
+                        mark_sent(session, message_ids=accepted, now=now_fn())
+                        accepted = []
+                else:
+                    if not isinstance(error, DeliveryFailed):
+                        error = DeliveryFailed(f"{error.__class__.__name__}: {error}")
+                    _record_failure(session, out, error, sender_id, now_fn(), settings, report)
+            if accepted:
+                mark_sent(session, message_ids=accepted, now=now_fn())
+            if len(ids) < settings.batch_size:
+                break
+    return report
+
+
+def _record_failure(session, out, error, sender_id, now, settings, report) -> None:
+    state = mark_failed(session, message_id=out.message_id, sender_id=sender_id, error=error, now=now, settings=settings)
+    if state == MessageState.dead:
+        report.dead += 1
+    elif state == MessageState.pending:
+        report.retrying += 1
