@@ -26,8 +26,8 @@ install-test: $(VENV)/.installed-test
 run: install
 	@mkdir -p instance
 	$(BIN)/flask db upgrade
-	$(BIN)/flask demo-data
-	PORT=$(PORT) $(BIN)/flask serve-all --port $(PORT)
+	MFA_REQUIRED=0 $(BIN)/flask demo-data
+	MFA_REQUIRED=0 PORT=$(PORT) $(BIN)/flask serve-all --port $(PORT)
 
 ## The browser tests drive Debian's Chromium (Playwright cannot download its own here), with a CJK font for screenshots.
 chromium:

@@ -80,20 +80,59 @@ class Config:
     JSON_SORT_KEYS = False
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
 
+    # -- login, MFA, sessions, tokens (see README "Login, MFA and tokens") --
+    # A second factor (TOTP) for every user. Only DevelopmentConfig may turn it off (`make run` demo).
+    MFA_REQUIRED = True
+    MFA_ISSUER = os.environ.get("MFA_ISSUER", "incident_service")
+    # Account lock: the N-th wrong password or code in a row locks the account for LOCK_MINUTES.
+    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+    LOGIN_LOCK_MINUTES = int(os.environ.get("LOGIN_LOCK_MINUTES", "15"))
+    # Sessions end after this much inactivity, and in any case this long after login.
+    SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "15"))
+    SESSION_MAX_HOURS = int(os.environ.get("SESSION_MAX_HOURS", "10"))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    # Argon2id cost (argon2-cffi defaults: RFC 9106 low-memory profile).
+    ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "3"))
+    ARGON2_MEMORY_KIB = int(os.environ.get("ARGON2_MEMORY_KIB", "65536"))
+    ARGON2_PARALLELISM = int(os.environ.get("ARGON2_PARALLELISM", "4"))
+    # Rate limits (Flask-Limiter syntax). Storage is in memory per process; give several workers a shared
+    # store, e.g. RATELIMIT_STORAGE_URI=redis://localhost:6379/0.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;60 per hour")
+    TOKEN_RATE_LIMIT = os.environ.get("TOKEN_RATE_LIMIT", "10 per minute")
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "1200 per minute")
+    API_AUTH_FAILURE_LIMIT = os.environ.get("API_AUTH_FAILURE_LIMIT", "20 per minute")
+    # Content-Security-Policy for every page; the Swagger UI page gets its own (it needs inline script).
+    CONTENT_SECURITY_POLICY = os.environ.get(
+        "CONTENT_SECURITY_POLICY",
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+    )
+
 
 class DevelopmentConfig(Config):
     DEBUG = False
+    # `make run` sets MFA_REQUIRED=0 so the demo logins work without an authenticator app.
+    MFA_REQUIRED = _bool("MFA_REQUIRED", True)
 
 
 class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    # Cheap hashing keeps the suite fast; production keeps the defaults above.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_KIB = 1024
+    ARGON2_PARALLELISM = 1
 
 
 class ProductionConfig(Config):
     PRODUCTION = True
     SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-session"  # HTTPS only, this host only, whole site
+    MFA_REQUIRED = True  # never off in production: create_app refuses an override
     SECRET_KEY = os.environ.get("SECRET_KEY")  # required: checked in create_app
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # required
 

@@ -42,6 +42,9 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     csrf.init_app(app)
+    from incident_service.extensions import limiter
+
+    limiter.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True, compare_type=True)
     api.init_app(app)
     # Import every model so the metadata (and Alembic) see the whole schema.
@@ -72,6 +75,9 @@ def register_blueprints(app: Flask) -> None:
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # the API authenticates with tokens, not cookies
     auth_views.register(app)
+    from incident_service.audit import views as audit_views
+
+    audit_views.register(app)
     from incident_service.notify import views as notify_views
 
     notify_views.register(app)

@@ -15,6 +15,12 @@ from incident_service.extensions import db
 
 
 def register(app: Flask) -> None:
+    from incident_service.audit.commands import register as register_audit_commands
+    from incident_service.auth.commands import register as register_auth_commands
+
+    register_auth_commands(app)
+    register_audit_commands(app)
+
     @app.cli.command("demo-data")
     def demo_data() -> None:
         """Load the demo vendors, systems, contracts and incidents (only into an empty database)."""
@@ -25,6 +31,9 @@ def register(app: Flask) -> None:
             click.echo("The database already holds vendors: demo data not loaded.")
         else:
             click.echo("Demo data loaded: " + ", ".join(f"{n} {k}" for k, n in made.items()))
+        from incident_service.auth.demo import demo_logins
+
+        click.echo(demo_logins(session=db.session, now=clock.now()))
 
     @app.cli.command("scheduler")
     def scheduler() -> None:

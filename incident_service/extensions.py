@@ -1,5 +1,7 @@
 """Extension instances, unbound; ``create_app`` binds them."""
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -24,4 +26,6 @@ migrate = Migrate()
 api = ServiceApi()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# Rate limits; storage from RATELIMIT_STORAGE_URI (memory:// by default, per process).
+limiter = Limiter(key_func=get_remote_address)
 babel = Babel()

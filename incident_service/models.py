@@ -1,5 +1,6 @@
 """Every model, imported in one place so the metadata and Alembic see the whole schema."""
-from incident_service.auth.models import User  # noqa: F401
+from incident_service.audit.models import AuditChainHead, AuditEntry  # noqa: F401
+from incident_service.auth.models import ApiToken, User  # noqa: F401
 from incident_service.engine.models import EngineHeartbeat  # noqa: F401
 from incident_service.incidents.models import Incident, Remediation, TimelineEvent  # noqa: F401
 from incident_service.notify.models import Channel, NotifyEvent, OutboxMessage, Preference, RoutingRule  # noqa: F401

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -56,9 +58,29 @@ def session(db):
     return db.session
 
 
+def _api_client(app, *roles: str, username: str):
+    """A test client whose API calls carry a bearer token of a new user holding ``roles``."""
+    from incident_service.auth.service import create_user
+    from incident_service.auth.tokens import create_token
+
+    user = create_user(session=_db.session, username=username, password="correct horse battery", roles=list(roles),
+                       now=datetime.now(UTC))
+    _, token = create_token(session=_db.session, user=user, name="tests", created_by="tests", now=datetime.now(UTC))
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    """API calls act as a user holding admin and supervisor (web pages still need ``login_as``)."""
+    return _api_client(app, "admin", "supervisor", username="api-admin-supervisor")
+
+
+@pytest.fixture
+def api_as(app):
+    """``api_as("auditor")``: a new client whose API calls act as a new user holding those roles."""
+    return lambda *roles: _api_client(app, *roles, username=f"api-{'-'.join(roles) or 'none'}-{uuid.uuid4().hex[:6]}")
 
 
 @pytest.fixture
@@ -97,9 +119,11 @@ def login_as(app, client):
         name = username or f"{'-'.join(roles)}-user"
         user = create_user(session=_db.session, username=name, password="correct horse battery", roles=list(roles),
                            now=datetime.now(UTC))
+        client.environ_base.pop("HTTP_AUTHORIZATION", None)  # act as this user on the API too
         with client.session_transaction() as sess:
             sess["_user_id"] = str(user.id)
             sess["_fresh"] = True
+            sess["_login_at"] = sess["_last_seen"] = time.time()  # as after password + TOTP
         return user
 
     return _login

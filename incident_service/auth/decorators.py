@@ -3,14 +3,18 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, redirect, request, url_for
+from flask import abort, g, redirect, request, url_for
 from flask_login import current_user
 
 from incident_service.auth.permissions import Permission, user_can
 
 
 def require(permission: Permission):
-    """Web view guard: not logged in → the login page; logged in without the permission → 403."""
+    """Web view guard: not logged in → the login page; logged in without the permission → 403.
+
+    The permission is kept on the view (``required_permission``), so the role-matrix test can find every
+    guarded page and a page without a guard shows up.
+    """
 
     def decorator(view):
         @wraps(view)
@@ -18,9 +22,11 @@ def require(permission: Permission):
             if not current_user.is_authenticated:
                 return redirect(url_for("auth.login", next=request.full_path))
             if not user_can(current_user, permission):
+                g.denied_permission = permission.value
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapped.required_permission = permission
         return wrapped
 
     return decorator

@@ -1,4 +1,4 @@
-"""User accounts and their roles (a user may hold several)."""
+"""User accounts and their roles (a user may hold several), and API tokens."""
 from __future__ import annotations
 
 import enum
@@ -6,7 +6,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incident_service.extensions import db
 
@@ -20,6 +20,8 @@ class Role(str, enum.Enum):
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
+    # Secrets never enter the audit trail: a change shows as "[redacted]".
+    __audit_redact__ = frozenset({"password_hash", "mfa_secret", "recovery_codes"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(80), unique=True)
@@ -29,10 +31,52 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # TOTP second factor: the base32 secret once enrolled, hashes of unused recovery codes, and the last
+    # time step accepted (a code is good once: a replayed one is refused).
+    mfa_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    mfa_enrolled_at: Mapped[datetime | None]
+    recovery_codes: Mapped[list] = mapped_column(sa.JSON, default=list)
+    last_totp_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # Lock-out after repeated failures.
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", order_by="ApiToken.id")
 
     def has_role(self, role: Role | str) -> bool:
         return Role(role).value in (self.roles or [])
 
     @property
+    def mfa_enrolled(self) -> bool:
+        return bool(self.mfa_secret)
+
+    @property
     def name_for_record(self) -> str:
         return self.username
+
+
+class ApiToken(db.Model):
+    """A bearer token for an integration; it acts with its user's roles. Only the SHA-256 of it is kept."""
+
+    __tablename__ = "api_tokens"
+    __audit_redact__ = frozenset({"token_hash"})
+    __audit_ignore__ = frozenset({"last_used_at"})  # a use is not a change; it would flood the trail
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    prefix: Mapped[str] = mapped_column(sa.String(16))  # shown in lists so a token can be recognised
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(sa.String(80))
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(sa.String(80))
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and self.user.is_active

@@ -41,3 +41,14 @@ def user_can(user, permission: Permission) -> bool:
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     return any(role_can(role, permission) for role in (user.roles or []))
+
+
+def matrix_markdown() -> str:
+    """The matrix as the README's table (a test keeps the README in step with this module)."""
+    roles = list(Role)
+    lines = ["| permission | " + " | ".join(r.value for r in roles) + " |",
+             "| --- | " + " | ".join(":-:" for _ in roles) + " |"]
+    for permission in Permission:
+        marks = " | ".join("✔" if role_can(role, permission) else "" for role in roles)
+        lines.append(f"| `{permission.value}` | {marks} |")
+    return "\n".join(lines)

@@ -74,18 +74,22 @@ def test_rules_round_trip_and_are_checked(client, people):
     assert client.delete(f"/api/v1/notify/rules/{rid}").status_code == 204
 
 
-def test_my_preferences_need_a_login(client):
-    assert client.get("/api/v1/notify/preferences/me").status_code == 401
+def test_my_preferences_need_a_login(app):
+    assert app.test_client().get("/api/v1/notify/preferences/me").status_code == 401
 
 
-def test_my_preferences_are_mine(client, login_as):
-    user = login_as("oncall")
-    hook = client.post("/api/v1/notify/channels", json=HOOK).json["id"]
-    r = client.put("/api/v1/notify/preferences/me", json={"channel_ids": [hook], "quiet_from": "22:00", "quiet_to": "07:00"})
+def test_my_preferences_are_mine(client, api_as, session):
+    from incident_service.auth.models import User
+
+    hook = client.post("/api/v1/notify/channels", json=HOOK).json["id"]  # the admin sets up the channel
+    oncall = api_as("oncall")
+    r = oncall.put("/api/v1/notify/preferences/me", json={"channel_ids": [hook], "quiet_from": "22:00", "quiet_to": "07:00"})
     assert r.status_code == 200, r.json
+    user = session.get(User, r.json["user_id"])
+    assert user.roles == ["oncall"]
     assert r.json == {"user_id": user.id, "channel_ids": [hook], "quiet_from": "22:00:00", "quiet_to": "07:00:00"}
     assert client.get(f"/api/v1/notify/preferences/{user.id}").json["channel_ids"] == [hook]
-    r = client.put("/api/v1/notify/preferences/me", json={"channel_ids": [999], "quiet_from": "22:00"})
+    r = oncall.put("/api/v1/notify/preferences/me", json={"channel_ids": [999], "quiet_from": "22:00"})
     assert r.status_code == 422 and set(r.json["errors"]) == {"channel_ids", "quiet_from"}
 
 

@@ -1,0 +1,128 @@
+"""Admin pages: users (create with roles, disable, enable, reset MFA) and API tokens (create, shown once; revoke)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from incident_service import clock
+from incident_service.auth import service, tokens
+from incident_service.auth.decorators import require
+from incident_service.auth.forms import ActionForm, TokenCreateForm, UserCreateForm
+from incident_service.auth.models import User
+from incident_service.auth.permissions import Permission
+from incident_service.errors import DomainError
+from incident_service.extensions import db, limiter
+
+bp = Blueprint("auth_admin", __name__, url_prefix="/admin")
+
+
+def _users_page(form: UserCreateForm, status: int = 200):
+    users = db.session.scalars(service.users_query()).all()
+    return render_template("auth/users.html", users=users, form=form, action=ActionForm()), status
+
+
+@bp.get("/users")
+@require(Permission.admin_users)
+def users():
+    return _users_page(UserCreateForm())
+
+
+@bp.post("/users")
+@require(Permission.admin_users)
+def user_create():
+    form = UserCreateForm()
+    if not form.validate_on_submit():
+        return _users_page(form, 422)
+    password = form.password.data or service.generate_password()
+    try:
+        user = service.create_user(session=db.session, username=form.username.data, password=password,
+                                   roles=form.roles.data, now=clock.now(), display_name=form.display_name.data or None,
+                                   email=form.email.data or None)
+    except DomainError as error:
+        for field, messages in error.errors.items():
+            getattr(form, field, form.username).errors = list(messages)
+        return _users_page(form, error.status)
+    if form.password.data:
+        flash(f"User {user.username} created. They enrol their authenticator at the first login.", "info")
+    else:
+        flash(f"User {user.username} created with the password {password} — pass it on now, it is not shown again.",
+              "info")
+    return redirect(url_for("auth_admin.users"))
+
+
+def _user_action(user_id: int, change, done: str):
+    if not ActionForm().validate_on_submit():
+        flash("The form expired: try again. (CSRF)", "error")
+        return redirect(url_for("auth_admin.users")), 400
+    user = change(user_id)
+    flash(done.format(user=user.username), "info")
+    return redirect(url_for("auth_admin.users"))
+
+
+@bp.post("/users/<int:user_id>/disable")
+@require(Permission.admin_users)
+def user_disable(user_id: int):
+    if user_id == current_user.id:
+        flash("You cannot disable your own account.", "error")
+        return redirect(url_for("auth_admin.users"))
+    return _user_action(user_id, lambda uid: service.set_active(session=db.session, user_id=uid, active=False,
+                                                                now=clock.now()),
+                        "User {user} is disabled; their sessions and tokens stop working.")
+
+
+@bp.post("/users/<int:user_id>/enable")
+@require(Permission.admin_users)
+def user_enable(user_id: int):
+    return _user_action(user_id, lambda uid: service.set_active(session=db.session, user_id=uid, active=True,
+                                                                now=clock.now()), "User {user} is enabled again.")
+
+
+@bp.post("/users/<int:user_id>/reset-mfa")
+@require(Permission.admin_users)
+def user_reset_mfa(user_id: int):
+    return _user_action(user_id, lambda uid: service.reset_mfa(session=db.session, user_id=uid),
+                        "User {user} enrols a new authenticator at the next login.")
+
+
+def _token_form() -> TokenCreateForm:
+    form = TokenCreateForm()
+    active = db.session.scalars(sa.select(User).where(User.is_active.is_(True)).order_by(User.username)).all()
+    form.user_id.choices = [SelectChoice(u.id, f"{u.username} ({', '.join(u.roles)})") for u in active]
+    return form
+
+
+def _tokens_page(form: TokenCreateForm, status: int = 200, created: str | None = None):
+    listed = db.session.scalars(tokens.tokens_query()).unique().all()
+    return render_template("auth/tokens.html", tokens=listed, form=form, action=ActionForm(), created=created), status
+
+
+@bp.get("/tokens")
+@require(Permission.admin_users)
+def tokens_list():
+    return _tokens_page(_token_form())
+
+
+@bp.post("/tokens")
+@require(Permission.admin_users)
+@limiter.limit(lambda: current_app.config["TOKEN_RATE_LIMIT"])
+def token_create():
+    form = _token_form()
+    if not form.validate_on_submit():
+        return _tokens_page(form, 422)
+    user = service.get_user(session=db.session, user_id=form.user_id.data)
+    _, plain = tokens.create_token(session=db.session, user=user, name=form.name.data, created_by=current_user.username,
+                                   now=clock.now())
+    return _tokens_page(_token_form(), 201, created=plain)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@require(Permission.admin_users)
+def token_revoke(token_id: int):
+    if not ActionForm().validate_on_submit():
+        flash("The form expired: try again. (CSRF)", "error")
+        return redirect(url_for("auth_admin.tokens_list")), 400
+    tokens.revoke_token(session=db.session, token_id=token_id, actor=current_user.username, now=clock.now())
+    flash("The token is revoked.", "info")
+    return redirect(url_for("auth_admin.tokens_list"))

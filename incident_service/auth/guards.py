@@ -1,0 +1,82 @@
+"""Session rules for every request: idle and absolute time-outs, login before any page, security headers.
+
+Session times are wall-clock seconds (``time.time()``), not the service's domain clock: tests move the domain
+clock by hours to make deadlines fall due, and that must not log the test user out.
+"""
+from __future__ import annotations
+
+import time
+
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask_login import current_user, logout_user
+
+# Pages anyone may open (the login steps; static files; the API's own guard handles /api).
+PUBLIC_WEB_ENDPOINTS = frozenset({"auth.login", "auth.mfa", "auth.mfa_setup", "auth.logout", "static"})
+SWAGGER_UI_ENDPOINT = "api-docs.openapi_swagger_ui"
+SWAGGER_UI_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                  "script-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
+
+
+def start_session() -> None:
+    """Stamp a fresh login (called right after ``login_user``)."""
+    session["_login_at"] = session["_last_seen"] = time.time()
+    session.permanent = True
+
+
+def expire_idle_sessions() -> None:
+    # ``g`` lives in the app context, which tests keep open across requests: start every request clean
+    # (in production each request has its own context, and this does nothing).
+    for key in ("actor_name", "actor_id", "session_expired", "denied_permission", "_login_user", "csrf_token"):
+        g.pop(key, None)
+    if "_user_id" not in session:
+        return
+    now = time.time()
+    config = current_app.config
+    login_at, last_seen = session.get("_login_at"), session.get("_last_seen")
+    if (login_at is None or last_seen is None or now - last_seen > config["SESSION_IDLE_MINUTES"] * 60
+            or now - login_at > config["SESSION_MAX_HOURS"] * 3600):
+        logout_user()
+        session.clear()
+        g.session_expired = True
+        return
+    session["_last_seen"] = now
+
+
+def who_acts() -> None:
+    if current_user.is_authenticated:
+        g.actor_name, g.actor_id = current_user.username, current_user.id
+
+
+def login_before_any_page():
+    """Every page but the login steps needs a login; ``require`` then checks the permission."""
+    endpoint = request.endpoint
+    if endpoint is None or request.path.startswith("/api/") or endpoint in PUBLIC_WEB_ENDPOINTS:
+        return None
+    if current_user.is_authenticated:
+        return None
+    if g.get("session_expired"):
+        flash("Your session ended after inactivity: log in again. (AUTH-440)", "error")
+    return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+
+
+def security_headers(response):
+    config = current_app.config
+    headers = response.headers
+    csp = SWAGGER_UI_CSP if request.endpoint == SWAGGER_UI_ENDPOINT else config["CONTENT_SECURITY_POLICY"]
+    headers.setdefault("Content-Security-Policy", csp)
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if config.get("SESSION_COOKIE_SECURE"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if request.endpoint not in ("static", "docs_assets.asset"):
+        headers.setdefault("Cache-Control", "no-store")  # records must not linger in shared browsers' caches
+    return response
+
+
+def register(app: Flask) -> None:
+    app.before_request(expire_idle_sessions)
+    app.before_request(who_acts)
+    app.before_request(login_before_any_page)
+    app.after_request(security_headers)
