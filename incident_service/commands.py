@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from werkzeug.serving import run_simple
 
 from incident_service import clock
 from incident_service.extensions import db
@@ -69,7 +70,8 @@ def register(app: Flask) -> None:
         engine = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"])
         try:
             click.echo(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")
-            current_app.run(host=host, port=port, use_reloader=False, threaded=True)
+            # Flask refuses app.run() inside its own CLI; werkzeug's server is what it would have used.
+            run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
         finally:
             engine.send_signal(signal.SIGTERM)
             try:

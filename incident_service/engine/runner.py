@@ -59,6 +59,8 @@ def build_scheduler(app: Flask, engine_id: str, *, blocking: bool = True):
 
 def run_engine(app: Flask) -> None:
     """Start the engine and block until SIGINT/SIGTERM."""
+    # Two log lines per tick would bury everything else; job failures are still logged as errors.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     lock_path = lock_path_for(app.config["SQLALCHEMY_DATABASE_URI"], app.instance_path)
     lock = SingleEngineLock(lock_path) if lock_path else None
     if lock:
