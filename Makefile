@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-test bench-clock bench-pages chromium translations clean
+.PHONY: run test install install-test bench-clock bench-pages bench-notify chromium translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,9 @@ bench-clock: install-test
 
 bench-pages: install-test
 	$(BIN)/python -m bench.pages
+
+bench-notify: install-test
+	$(BIN)/python -m bench.notify
 
 clean:
 	rm -rf $(VENV) instance/*.db .pytest_cache
