@@ -43,10 +43,10 @@ def who() -> tuple[str, int | None, dict | None]:
     if has_app_context():
         if current_app.config.get("AUDIT_ACTOR"):
             return current_app.config["AUDIT_ACTOR"], None, None
-        from incident_service.engine import runner
+        from incident_service.engine.context import current_engine_app
 
         try:
-            if runner.current_engine_app() is current_app._get_current_object():
+            if current_engine_app() is current_app._get_current_object():
                 return "engine", None, None
         except RuntimeError:
             pass

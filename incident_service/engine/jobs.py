@@ -14,20 +14,20 @@ log = logging.getLogger(__name__)
 
 def fire_due_alerts(engine_id: str) -> int:
     """Claim every due warning and escalation and write its notification, in due order."""
-    from incident_service.engine import runner
+    from incident_service.engine.context import current_engine_app
     from incident_service.engine.service import run_tick
 
-    app = runner.current_engine_app()
+    app = current_engine_app()
     with app.app_context():
         return run_tick(engine_id=engine_id, now_fn=clock.now, batch_size=app.config["ENGINE_BATCH_SIZE"],
                         zone=app.extensions["policies"].zone)
 
 
 def heartbeat(engine_id: str) -> None:
-    from incident_service.engine import runner
+    from incident_service.engine.context import current_engine_app
     from incident_service.engine.service import beat
     from incident_service.extensions import db
 
-    app = runner.current_engine_app()
+    app = current_engine_app()
     with app.app_context():
         beat(session=db.session, engine_id=engine_id, now=clock.now())

@@ -17,20 +17,14 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from incident_service import clock
+from incident_service.engine.context import bind_engine_app
 from incident_service.engine.lock import SingleEngineLock, lock_path_for
 from incident_service.engine.service import register_engine, run_tick, unregister_engine
 from incident_service.extensions import db
 
 log = logging.getLogger(__name__)
-_APP: Flask | None = None
 
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
-
-
-def current_engine_app() -> Flask:
-    if _APP is None:
-        raise RuntimeError("the clock engine has no application: start it with `flask --app wsgi scheduler`")
-    return _APP
 
 
 def new_engine_id() -> str:
@@ -38,9 +32,8 @@ def new_engine_id() -> str:
 
 
 def build_scheduler(app: Flask, engine_id: str, *, blocking: bool = True):
-    """An APScheduler with the engine's two jobs; jobs call the same service functions as the tests."""
-    global _APP
-    _APP = app
+    """An APScheduler with the engine's jobs (and delivery's); jobs call the same service functions as the tests."""
+    bind_engine_app(app)
     scheduler_class = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = scheduler_class(job_defaults=JOB_DEFAULTS, timezone="UTC")
     scheduler.add_job(
@@ -66,6 +59,7 @@ def run_engine(app: Flask) -> None:
     if lock:
         lock.acquire()
     engine_id = new_engine_id()
+    bind_engine_app(app)  # before the reconcile, so its writes are audited as the engine's
     with app.app_context():
         register_engine(session=db.session, engine_id=engine_id, now=clock.now())
         # Reconcile: everything that fell due while no engine ran fires now, in due order, before ticking.

@@ -14,13 +14,13 @@ log = logging.getLogger(__name__)
 
 def route_and_deliver(engine_id: str) -> int:
     """Route new warnings and escalations to the outbox, then send every message that is due."""
-    from incident_service.engine import runner
+    from incident_service.engine.context import current_engine_app
     from incident_service.extensions import db
     from incident_service.notify.delivery import deliver_due
     from incident_service.notify.settings import current_settings
     from incident_service.notify.sources import route_new_notifications
 
-    app = runner.current_engine_app()
+    app = current_engine_app()
     with app.app_context():
         settings = current_settings()
         sent = 0
@@ -36,12 +36,12 @@ def route_and_deliver(engine_id: str) -> int:
 
 def scan_sources(engine_id: str) -> int:  # noqa: ARG001 - the engine passes its id to every job
     """Record overdue remediations, breached vendor duties and expiring contracts and certifications."""
-    from incident_service.engine import runner
+    from incident_service.engine.context import current_engine_app
     from incident_service.extensions import db
     from incident_service.notify.settings import current_settings
     from incident_service.notify.sources import scan_sources as scan
 
-    app = runner.current_engine_app()
+    app = current_engine_app()
     with app.app_context():
         return scan(session=db.session, settings=current_settings(), now=clock.now())
 
