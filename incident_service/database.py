@@ -85,3 +85,40 @@ def apply_changes(record: Any, data: dict[str, Any]) -> dict[str, list[Any]]:
             changes[field] = [jsonable(old), jsonable(new)]
             setattr(record, field, new)
     return changes
+
+
+class EncryptedText(TypeDecorator):
+    """A secret stored encrypted (Fernet, a key derived from ``FIELD_ENCRYPTION_KEY`` or ``SECRET_KEY``).
+
+    In Python the attribute holds the plain value; a database dump or backup holds only ciphertext.
+    """
+
+    impl = sa.String(255)
+    cache_ok = True
+
+    @staticmethod
+    def _fernet():
+        import base64
+        import hashlib
+
+        from cryptography.fernet import Fernet
+        from flask import current_app
+
+        secret = current_app.config.get("FIELD_ENCRYPTION_KEY") or current_app.config["SECRET_KEY"]
+        return Fernet(base64.urlsafe_b64encode(hashlib.sha256(f"field-encryption:{secret}".encode()).digest()))
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        return self._fernet().encrypt(value.encode()).decode()
+
+    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        from cryptography.fernet import InvalidToken
+
+        try:
+            return self._fernet().decrypt(value.encode()).decode()
+        except InvalidToken as exc:
+            # Never treat an unreadable secret as "none": that would let a password alone enrol a new factor.
+            raise RuntimeError("an encrypted field cannot be read: FIELD_ENCRYPTION_KEY or SECRET_KEY changed") from exc

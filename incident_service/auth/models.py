@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from incident_service.database import EncryptedText
 from incident_service.extensions import db
 
 
@@ -32,8 +33,8 @@ class User(UserMixin, db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
     # TOTP second factor: the base32 secret once enrolled, hashes of unused recovery codes, and the last
-    # time step accepted (a code is good once: a replayed one is refused).
-    mfa_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    # time step accepted (a code is good once: a replayed one is refused). The secret is stored encrypted.
+    mfa_secret: Mapped[str | None] = mapped_column(EncryptedText())
     mfa_enrolled_at: Mapped[datetime | None]
     recovery_codes: Mapped[list] = mapped_column(sa.JSON, default=list)
     last_totp_step: Mapped[int | None] = mapped_column(sa.BigInteger)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 82a9164bb324
+Revision ID: e78db7caff46
 Revises: 
-Create Date: 2026-11-22 00:34:38.205581
+Create Date: 2026-11-22 01:05:40.153794
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import incident_service.database  # noqa: F401 - the UTC datetime column type
 
 
 # revision identifiers, used by Alembic.
-revision = '82a9164bb324'
+revision = 'e78db7caff46'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -107,7 +107,7 @@ def upgrade():
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.Column('created_at', incident_service.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('mfa_secret', sa.String(length=64), nullable=True),
+    sa.Column('mfa_secret', incident_service.database.EncryptedText(length=255), nullable=True),
     sa.Column('mfa_enrolled_at', incident_service.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('recovery_codes', sa.JSON(), nullable=False),
     sa.Column('last_totp_step', sa.BigInteger(), nullable=True),
