@@ -25,6 +25,8 @@ from pathlib import Path
 import psutil
 import sqlalchemy as sa
 
+from incident_service.database import empty_database
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test_bench"
 
@@ -37,14 +39,6 @@ def _app(url: str):
     return create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=url)
 
 
-def _reset(db):
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-    else:
-        db.drop_all()
-    db.create_all()
 
 
 def _bulk_background(db, registry, count: int, now: datetime) -> None:
@@ -151,7 +145,8 @@ def main() -> int:
     with app.app_context():
         registry = app.extensions["policies"]
         print(f"database: {db.engine.url.render_as_string(hide_password=True)}")
-        _reset(db)
+        empty_database(db)
+        db.create_all()
         from incident_service.demo import load_demo_data
 
         load_demo_data(session=db.session, registry=registry, now=datetime.now(UTC))

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench.clock import _reset as reset_schema
+from incident_service.database import empty_database
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,7 +82,8 @@ def _setup(app, count: int, url: str) -> None:
     from incident_service.vendors.service import create_vendor
 
     with app.app_context():
-        reset_schema(db)
+        empty_database(db)
+        db.create_all()
         now = datetime.now(UTC)
         reporter = create_user(session=db.session, username="bench-oncall", password="correct horse battery",
                                roles=["oncall"], now=now)

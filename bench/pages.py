@@ -20,6 +20,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from incident_service.database import empty_database
+
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test_web"
 CLOCKS = [("initial", "初步通報", "Initial report", timedelta(minutes=30)),
           ("formal", "正式通報", "Formal report", timedelta(hours=24)),
@@ -33,14 +35,6 @@ def _app(url: str):
     return create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url)
 
 
-def _reset(db) -> None:
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-    else:
-        db.drop_all()
-    db.create_all()
 
 
 def _fill(app, db, n_incidents: int, now: datetime) -> dict:
@@ -156,7 +150,8 @@ def main() -> None:
 
     now = datetime.now(UTC)
     with app.app_context():
-        _reset(db)
+        empty_database(db)
+        db.create_all()
         started = time.perf_counter()
         filled = _fill(app, db, args.incidents, now)
         client = _client(app, db, now)

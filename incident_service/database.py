@@ -122,3 +122,15 @@ class EncryptedText(TypeDecorator):
         except InvalidToken as exc:
             # Never treat an unreadable secret as "none": that would let a password alone enrol a new factor.
             raise RuntimeError("an encrypted field cannot be read: FIELD_ENCRYPTION_KEY or SECRET_KEY changed") from exc
+
+
+def empty_database(db: Any) -> None:
+    """Drop every table, Alembic's version table included. For tests and benchmarks, never the running service."""
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+    else:
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))

@@ -11,26 +11,15 @@ import sqlalchemy as sa
 
 from config import TestingConfig
 from incident_service import create_app
+from incident_service.database import empty_database
 from incident_service.extensions import db as _db
 
 # A fixed instant: 2026-11-21 02:10 in Taipei.
 T0 = datetime(2026, 11, 20, 18, 10, tzinfo=UTC)
 
 
-def _drop_everything():
-    """An empty database: on PostgreSQL the whole schema (Alembic's version table included)."""
-    if _db.engine.dialect.name == "postgresql":
-        with _db.engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-    else:
-        _db.drop_all()
-        with _db.engine.begin() as conn:
-            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-
-
 def _reset_schema():
-    _drop_everything()
+    empty_database(_db)
     _db.create_all()
 
 

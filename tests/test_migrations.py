@@ -5,17 +5,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
 
+from incident_service.database import empty_database
 from incident_service.extensions import db
 
 
 def test_upgrade_builds_the_schema_the_models_describe(app):
     # The fixture built the schema with create_all; start again from nothing and let Alembic build it.
-    if db.engine.dialect.name == "postgresql":
-        from tests.conftest import _drop_everything
-
-        _drop_everything()
-    else:
-        db.drop_all()
+    empty_database(db)
     upgrade()
     with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
