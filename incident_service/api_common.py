@@ -7,6 +7,7 @@ import marshmallow as ma
 from flask import request
 from flask_smorest import Page
 
+from incident_service.database import utc_iso
 from incident_service.errors import Conflict
 
 MAX_TEXT = 10_000  # long free text (descriptions, root cause, filed report text)
@@ -33,9 +34,7 @@ class UTCDateTimeField(ma.fields.AwareDateTime):
         super().__init__(format="iso", **kwargs)
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return None if value is None else utc_iso(value)
 
     def _deserialize(self, value, attr, data, **kwargs):
         result = super()._deserialize(value, attr, data, **kwargs)
@@ -107,7 +106,7 @@ class SQLCursorPage(Page):
 
 
 def now_utc_iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return utc_iso(value)
 
 
 def request_now() -> datetime:

@@ -59,10 +59,15 @@ def utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
+def utc_iso(value: datetime) -> str:
+    """ISO 8601 in UTC with ``Z``, as the API answers."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def jsonable(value: Any) -> Any:
     """A value as it can stand in a JSON change record."""
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return utc_iso(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if hasattr(value, "value") and not isinstance(value, (int, float, str, bool)):

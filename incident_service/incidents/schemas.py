@@ -13,15 +13,19 @@ from incident_service.api_common import (
     VersionedUpdateSchema,
     request_now,
 )
+from incident_service.database import utc_iso
 from incident_service.incidents.models import IncidentKind, IncidentStatus, RemediationAction, RemediationStatus
 from incident_service.reporting.models import AlertStage, DeadlineState
 
-TIMES = (
-    "occurred_at", "detected_at", "aware_at", "classified_at", "vendor_aware_at", "vendor_notified_at",
-    "service_down_at", "service_restored_at", "data_loss_from", "data_loss_to",
-)
-Severity = lambda **kw: ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=4), metadata={"description": "1 (low) to 4 (most severe)"}, **kw)  # noqa: E731
-PolicyKeys = lambda **kw: ma.fields.List(ma.fields.String(validate=validate.Length(max=40)), validate=validate.Length(min=1, max=10), metadata={"description": "reporting policies to run; default: the firm's"}, **kw)  # noqa: E731
+
+def Severity(**kw) -> ma.fields.Integer:
+    return ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=4),
+                             metadata={"description": "1 (low) to 4 (most severe)"}, **kw)
+
+
+def PolicyKeys(**kw) -> ma.fields.List:
+    return ma.fields.List(ma.fields.String(validate=validate.Length(max=40)), validate=validate.Length(min=1, max=10),
+                          metadata={"description": "reporting policies to run; default: the firm's"}, **kw)
 
 
 class IncidentFieldsMixin:
@@ -101,7 +105,7 @@ class DeadlineSchema(ma.Schema):
         return seconds_left(deadline, request_now())
 
     def _filed_at(self, deadline):
-        return UTCDateTimeField()._serialize(deadline.filing.submitted_at if deadline.filing else None, None, None)
+        return utc_iso(deadline.filing.submitted_at) if deadline.filing else None
 
 
 class DeadlineQuerySchema(StrictSchema):
