@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-test bench-clock bench-pages bench-notify chromium translations clean
+.PHONY: run test install install-test bench-clock bench-pages bench-notify bench-http chromium translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,12 +43,15 @@ translations: install
 	$(BIN)/pybabel compile -d incident_service/translations
 
 ## make test: the whole suite on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set.
+## Both cores (pytest-xdist: each worker gets its own database beside TEST_DATABASE_URL), and the layers checked.
 test: install-test chromium
+	@echo "== import layers (import-linter) =="
+	$(BIN)/lint-imports
 	@echo "== test suite on SQLite =="
-	env -u TEST_DATABASE_URL $(BIN)/python -m pytest
+	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -n auto
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== test suite on $$TEST_DATABASE_URL =="; \
-		$(BIN)/python -m pytest; \
+		$(BIN)/python -m pytest -n auto; \
 	fi
 
 bench-clock: install-test
@@ -59,6 +62,10 @@ bench-pages: install-test
 
 bench-notify: install-test
 	$(BIN)/python -m bench.notify
+
+## make bench-http: gunicorn + PostgreSQL (database bench_http) under wrk at 10,000 and 100,000 incidents.
+bench-http: install-test
+	$(BIN)/python -m bench.http
 
 clean:
 	rm -rf $(VENV) instance/*.db .pytest_cache

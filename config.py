@@ -1,10 +1,12 @@
 """Configuration classes, read from the environment.
 
-Development runs on an SQLite file in ``instance/``; production needs ``DATABASE_URL`` and ``SECRET_KEY``.
+Development runs on an SQLite file in ``instance/`` and generates its keys there once; production needs
+``DATABASE_URL``, ``SECRET_KEY``, ``FIELD_ENCRYPTION_KEY`` and ``AUDIT_ANCHOR_KEY`` (see incident_service/keys.py).
 """
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -18,8 +20,20 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _list(name: str) -> list[str]:
+    return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+
+
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    # -- keys (incident_service/keys.py): at least 32 bytes, never a published default, in every environment --
+    # Signs sessions and CSRF tokens. Development generates one into instance/secret_key when none is set.
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
+    # Encrypts stored secrets (TOTP keys, channel passwords, webhook secrets and URLs); several, newest first,
+    # separated by commas, while `flask --app wsgi keys rotate` moves everything to the newest. Default: SECRET_KEY.
+    FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY") or None
+    # Signs the audit trail's checkpoints (kept outside the database). Development generates one into instance/.
+    AUDIT_ANCHOR_KEY = os.environ.get("AUDIT_ANCHOR_KEY") or None
+    GENERATE_MISSING_KEYS = False
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'incident_service.db'}"
     )
@@ -30,6 +44,14 @@ class Config:
     DEFAULT_POLICIES = [p for p in os.environ.get("DEFAULT_POLICIES", "twse").split(",") if p]
     # Extra folders with policy files (TOML); the shipped ones are always loaded.
     POLICY_DIRS = [p for p in os.environ.get("POLICY_DIRS", "").split(os.pathsep) if p]
+    # A filing recorded more than this many minutes after its stated submission needs a supervisor.
+    FILING_BACKDATE_MINUTES = int(os.environ.get("FILING_BACKDATE_MINUTES", "60"))
+    # The firm's criteria for a major security incident (a TOML file); default: the shipped list.
+    MAJOR_INCIDENT_CRITERIA_FILE = os.environ.get("MAJOR_INCIDENT_CRITERIA_FILE") or None
+    # What every draft report states: the firm, who the regulator calls, and the line investors call.
+    FIRM_NAME = os.environ.get("FIRM_NAME", "本公司")
+    REPORTING_CONTACT = os.environ.get("REPORTING_CONTACT", "")
+    CUSTOMER_SERVICE_LINE = os.environ.get("CUSTOMER_SERVICE_LINE", "")
     # How long before a scheduler heartbeat counts as stale on /health.
     SCHEDULER_STALE_SECONDS = int(os.environ.get("SCHEDULER_STALE_SECONDS", "30"))
     # How often the clock engine looks for due warnings and escalations.
@@ -56,7 +78,6 @@ class Config:
     NOTIFY_BATCH_SIZE = int(os.environ.get("NOTIFY_BATCH_SIZE", "40"))
     NOTIFY_WORKERS = int(os.environ.get("NOTIFY_WORKERS", "8"))
     NOTIFY_SEND_TIMEOUT = float(os.environ.get("NOTIFY_SEND_TIMEOUT", "10"))
-    NOTIFY_EXPIRY_NOTICE_DAYS = int(os.environ.get("NOTIFY_EXPIRY_NOTICE_DAYS", "30"))
     # Honour each warning's own audience (reporter; supervisors for escalations) besides the routing rules.
     NOTIFY_FOLLOW_AUDIENCE = _bool("NOTIFY_FOLLOW_AUDIENCE", True)
 
@@ -110,17 +131,39 @@ class Config:
         "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
         "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
     )
+    # API tokens expire this many days after they are created or renewed.
+    API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", "90"))
+    # After an MFA reset the next enrolment also needs the one-time code the admin was given; it expires.
+    MFA_RESET_CODE_HOURS = int(os.environ.get("MFA_RESET_CODE_HOURS", "24"))
+    # Reverse proxies in front of the service (hops whose X-Forwarded-For/-Proto/-Host are believed); 0: none.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # Webhooks may reach loopback, private, link-local or multicast addresses only for these hosts (or CIDRs).
+    WEBHOOK_ALLOWED_HOSTS = _list("WEBHOOK_ALLOWED_HOSTS")
+    # JSON bodies nested deeper than this are refused (400) before they are parsed.
+    JSON_MAX_DEPTH = int(os.environ.get("JSON_MAX_DEPTH", "32"))
+
+    # -- the audit trail's checkpoints (README "Audit trail") --
+    AUDIT_ANCHOR_DIR = os.environ.get("AUDIT_ANCHOR_DIR") or str(INSTANCE_DIR / "audit-anchors")
+    AUDIT_ANCHOR_MINUTES = int(os.environ.get("AUDIT_ANCHOR_MINUTES", "60"))
+    # Also mail each checkpoint to the auditors (through the notification outbox).
+    AUDIT_ANCHOR_MAIL = _bool("AUDIT_ANCHOR_MAIL", False)
+    # The same list read by the same person within this many seconds is recorded once (e.g. the board's poll).
+    AUDIT_READ_COALESCE_SECONDS = int(os.environ.get("AUDIT_READ_COALESCE_SECONDS", "300"))
 
 
 class DevelopmentConfig(Config):
     DEBUG = False
+    GENERATE_MISSING_KEYS = True  # instance/secret_key and instance/audit_anchor_key, mode 0600, made once
     # `make run` sets MFA_REQUIRED=0 so the demo logins work without an authenticator app.
     MFA_REQUIRED = _bool("MFA_REQUIRED", True)
 
 
 class TestingConfig(Config):
     TESTING = True
-    SECRET_KEY = "testing-secret"
+    # Random per test run (tests/conftest.py puts them in the environment, so processes it starts share them).
+    SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(48)
+    FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY") or secrets.token_urlsafe(48)
+    AUDIT_ANCHOR_KEY = os.environ.get("AUDIT_ANCHOR_KEY") or secrets.token_urlsafe(48)
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     # Cheap hashing keeps the suite fast; production keeps the defaults above.
     ARGON2_TIME_COST = 1
@@ -133,8 +176,8 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "__Host-session"  # HTTPS only, this host only, whole site
     MFA_REQUIRED = True  # never off in production: create_app refuses an override
-    SECRET_KEY = os.environ.get("SECRET_KEY")  # required: checked in create_app
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # required
+    # SECRET_KEY, FIELD_ENCRYPTION_KEY and AUDIT_ANCHOR_KEY are required too: checked in create_app.
 
 
 CONFIGS = {

@@ -77,7 +77,7 @@ def _bulk_background(db, registry, count: int, now: datetime) -> None:
 
 def _open_hot(db, registry, count: int, due_from: datetime, created_at: datetime) -> None:
     """Incidents opened through the service whose initial report falls due within one minute from ``due_from``."""
-    from incident_service.incidents.service import open_incident
+    from incident_service.cases.incidents import open_incident
 
     vendor_id = db.session.execute(sa.text("SELECT min(id) FROM vendors")).scalar()
     for i in range(count):

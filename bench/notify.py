@@ -76,7 +76,7 @@ def _setup(app, count: int, url: str) -> None:
     """1,000 incidents whose initial report is due within the last minute, a webhook and a rule to it."""
     from incident_service.auth.service import create_user
     from incident_service.extensions import db
-    from incident_service.incidents.service import open_incident
+    from incident_service.cases.incidents import open_incident
     from incident_service.notify import service as notify
     from incident_service.notify.models import ChannelKind
     from incident_service.vendors.service import create_vendor
@@ -118,7 +118,9 @@ def main() -> None:
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="bench-notify-")
     url = os.environ.get("BENCH_NOTIFY_DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
-    os.environ.update({"DATABASE_URL": url, "INCIDENT_SERVICE_ENV": "development", "SMTP_HOST": ""})
+    # The receiver is on loopback, which webhooks may reach only when allowed (the engine inherits this).
+    os.environ.update({"DATABASE_URL": url, "INCIDENT_SERVICE_ENV": "development", "SMTP_HOST": "",
+                       "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"})
 
     from config import DevelopmentConfig
     from incident_service import create_app

@@ -3,18 +3,22 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask
-
 from pathlib import Path
 
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
 from config import Config, config_from_env
+from incident_service import inputguard, keys
 
 
 def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(config_class or config_from_env())
     app.config.update(overrides)
+    keys.load_keys(app.config, app.instance_path)
     _check_production(app)
+    _trust_proxies(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin at every start
 
@@ -26,15 +30,23 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     from incident_service.errors import register_error_handlers
 
     register_error_handlers(app)
+    inputguard.register(app)
     return app
 
 
 def _check_production(app: Flask) -> None:
     if not app.config.get("PRODUCTION"):
         return
-    missing = [name for name, key in (("SECRET_KEY", "SECRET_KEY"), ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI")) if not app.config.get(key)]
-    if missing:
-        raise RuntimeError(f"Production needs {' and '.join(missing)} in the environment.")
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        raise RuntimeError("Production needs DATABASE_URL in the environment.")
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind N reverse proxies, the client's address, scheme and host are the ones they forwarded (the rate
+    limits and the audit trail see the client). With none (the default) X-Forwarded-* headers are ignored."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def register_extensions(app: Flask) -> None:
@@ -55,38 +67,23 @@ def register_policies(app: Flask) -> None:
     from incident_service.reporting.policy import PolicyRegistry
 
     app.extensions["policies"] = PolicyRegistry(app.config["POLICY_DIRS"], zone=app.config["FIRM_TIMEZONE"])
+    from incident_service.incidents.catalogues import Catalogues
+
+    app.extensions["catalogues"] = Catalogues(app.config.get("MAJOR_INCIDENT_CRITERIA_FILE"))
     unknown = [p for p in app.config["DEFAULT_POLICIES"] if app.extensions["policies"].get(p) is None]
     if unknown:
         raise RuntimeError(f"DEFAULT_POLICIES names unknown policies: {', '.join(unknown)}")
 
 
 def register_blueprints(app: Flask) -> None:
-    from incident_service import health
-    from incident_service.extensions import api
-    from incident_service.incidents import api as incidents_api
-    from incident_service.notify import api as notify_api
-    from incident_service.reporting import api as reporting_api
-    from incident_service.vendors import api as vendors_api
-
+    from incident_service import api, web
+    from incident_service.audit import recorder
     from incident_service.auth import views as auth_views
-    from incident_service.extensions import csrf
 
-    for blueprint in (health.blp, vendors_api.blp, incidents_api.blp, reporting_api.blp, notify_api.blp):
-        api.register_blueprint(blueprint)
-        csrf.exempt(blueprint)  # the API authenticates with tokens, not cookies
     auth_views.register(app)
-    from incident_service.audit import views as audit_views
-
-    audit_views.register(app)
-    from incident_service.notify import views as notify_views
-
-    notify_views.register(app)
-    from incident_service import web
-
+    api.register(app)  # after the auth guards: the API guard reads who is signed in
+    recorder.register(app)
     web.register(app)
-    from incident_service import docs
-
-    docs.register(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -1,7 +1,7 @@
 """Pieces every API module shares: strict schemas, UTC time fields, pagination and version checks."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import marshmallow as ma
 from flask import request
@@ -9,17 +9,44 @@ from flask_smorest import Page
 
 from incident_service.database import utc_iso
 from incident_service.errors import Conflict
+from incident_service.textcheck import text_problem
+from incident_service.timerange import RANGE_MESSAGE, in_range
 
 MAX_TEXT = 10_000  # long free text (descriptions, root cause, filed report text)
 MAX_LINE = 200  # names and titles
 
 
+def _input_errors(value, path: str, errors: dict) -> None:
+    """Every date outside 2000–2100 and every text with NUL or a lone surrogate, by field (nested too)."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            _input_errors(child, key if not path else path, errors)
+    elif isinstance(value, list):
+        for child in value:
+            _input_errors(child, path, errors)
+    elif isinstance(value, (date, datetime)):
+        if not in_range(value.date() if isinstance(value, datetime) else value):
+            errors.setdefault(path, []).append(RANGE_MESSAGE)
+    elif isinstance(value, str) and (problem := text_problem(value, one_line=False)):
+        errors.setdefault(path, []).append(problem)
+
+
 class StrictSchema(ma.Schema):
-    """Unknown fields are refused, so a typo never passes silently."""
+    """Unknown fields are refused, so a typo never passes silently; and in every field of every input schema,
+    dates lie between 2000-01-01 and 2100-12-31 and text holds no NUL or lone surrogate (one rule, here, rather
+    than in each schema)."""
 
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+    @ma.validates_schema
+    def _storable(self, data, **kwargs):
+        errors: dict[str, list[str]] = {}
+        for name, value in data.items():
+            _input_errors(value, name, errors)
+        if errors:
+            raise ma.ValidationError(errors)
 
 
 class UTCDateTimeField(ma.fields.AwareDateTime):
@@ -38,18 +65,35 @@ class UTCDateTimeField(ma.fields.AwareDateTime):
 
     def _deserialize(self, value, attr, data, **kwargs):
         result = super()._deserialize(value, attr, data, **kwargs)
-        return result.astimezone(UTC)
+        try:
+            utc = result.astimezone(UTC)
+        except (OverflowError, OSError, ValueError) as exc:  # year 1 or 9999 with an offset: off the platform's range
+            raise ma.ValidationError(RANGE_MESSAGE) from exc
+        if not in_range(utc.date()):
+            raise ma.ValidationError(RANGE_MESSAGE)
+        return utc
+
+
+def _one_line(value: str) -> None:
+    if problem := text_problem(value, one_line=True):
+        raise ma.ValidationError(problem)
+
+
+def _text(value: str) -> None:
+    if problem := text_problem(value, one_line=False):
+        raise ma.ValidationError(problem)
 
 
 def Line(*, required: bool = False, max_length: int = MAX_LINE, **kwargs) -> ma.fields.String:
-    """A one-line text field, trimmed, with a length limit."""
+    """A one-line text field (titles, names, references): no line breaks or control characters, a length limit."""
     return ma.fields.String(
-        required=required, validate=ma.validate.Length(min=1 if required else 0, max=max_length), **kwargs
+        required=required, validate=[ma.validate.Length(min=1 if required else 0, max=max_length), _one_line], **kwargs
     )
 
 
 def Text(**kwargs) -> ma.fields.String:
-    return ma.fields.String(validate=ma.validate.Length(max=MAX_TEXT), allow_none=True, **kwargs)
+    """Free text: line breaks and tabs are fine; NUL, lone surrogates and other control characters are not."""
+    return ma.fields.String(validate=[ma.validate.Length(max=MAX_TEXT), _text], allow_none=True, **kwargs)
 
 
 def Minutes(**kwargs) -> ma.fields.Integer:
@@ -135,3 +179,10 @@ def registry():
     from flask import current_app
 
     return current_app.extensions["policies"]
+
+
+def catalogues():
+    """The severity scale and major-incident criteria loaded at start-up."""
+    from flask import current_app
+
+    return current_app.extensions["catalogues"]

@@ -1,6 +1,7 @@
 """Management commands: ``flask --app wsgi <command>``."""
 from __future__ import annotations
 
+import getpass
 import os
 import signal
 import subprocess
@@ -9,18 +10,45 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 from werkzeug.serving import run_simple
 
 from incident_service import clock
+from incident_service.audit import recorder
+from incident_service.database import rotate_encrypted_columns
 from incident_service.extensions import db
+from incident_service.keys import field_cipher, field_keys
+
+keys_cli = AppGroup("keys", help="The keys that encrypt stored secrets (FIELD_ENCRYPTION_KEY).")
+
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every stored secret with the newest FIELD_ENCRYPTION_KEY (the first one listed).
+
+    Put the new key first and keep the old ones after it (FIELD_ENCRYPTION_KEY=new,old), run this, then drop the
+    old keys. Exit 1 when some value no listed key can read (they are named; reset or re-enter them).
+    """
+    current_app.config["AUDIT_ACTOR"] = f"cli:{getpass.getuser()}"
+    outcome = rotate_encrypted_columns(db.session.connection(), db.metadata, field_cipher(current_app.config))
+    recorder.add(db.session, action="keys_rotate", record_type="encrypted_columns",
+                 details={"rewritten": outcome.rewritten, "unreadable": outcome.unreadable[:100],
+                          "keys_listed": len(field_keys(current_app.config))})
+    db.session.commit()
+    click.echo(f"Re-encrypted {outcome.rewritten} stored secret(s) with the newest key.")
+    if outcome.unreadable:
+        click.echo("No listed key reads these (reset the user's MFA, or enter the channel's secret again): "
+                   + ", ".join(outcome.unreadable), err=True)
+        raise SystemExit(1)
 
 
 def register(app: Flask) -> None:
-    from incident_service.audit.commands import register as register_audit_commands
+    from incident_service.audit_commands import register as register_audit_commands
     from incident_service.auth.commands import register as register_auth_commands
 
     register_auth_commands(app)
     register_audit_commands(app)
+    app.cli.add_command(keys_cli)
 
     @app.cli.command("demo-data")
     def demo_data() -> None:

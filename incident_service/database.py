@@ -1,13 +1,22 @@
 """Declarative base, the UTC datetime column type and small shared helpers."""
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from cryptography.fernet import InvalidToken, MultiFernet
+from flask import current_app
 from sqlalchemy import MetaData
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
+
+from incident_service.keys import field_cipher
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -43,6 +52,8 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
+        if value.tzinfo is UTC:
+            return value
         return value.astimezone(UTC)
 
 
@@ -61,7 +72,9 @@ def utc(value: datetime | None) -> datetime | None:
 
 def utc_iso(value: datetime) -> str:
     """ISO 8601 in UTC with ``Z``, as the API answers."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def jsonable(value: Any) -> Any:
@@ -92,41 +105,93 @@ def apply_changes(record: Any, data: dict[str, Any]) -> dict[str, list[Any]]:
     return changes
 
 
-class EncryptedText(TypeDecorator):
-    """A secret stored encrypted (Fernet, a key derived from ``FIELD_ENCRYPTION_KEY`` or ``SECRET_KEY``).
+class UnreadableSecret:
+    """What an encrypted column holds in Python when none of the keys decrypts it.
 
-    In Python the attribute holds the plain value; a database dump or backup holds only ciphertext.
+    Never "no secret" (that would let a password alone enrol a new factor) and never a string that could be used:
+    it is true, compares equal only to itself, and cannot be stored again. Code that uses a secret checks for it
+    and answers with a clear error instead of failing.
+    """
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __str__(self) -> str:
+        return "[unreadable]"
+
+    __repr__ = __str__
+
+
+UNREADABLE = UnreadableSecret()
+
+
+def is_unreadable(value: Any) -> bool:
+    return isinstance(value, UnreadableSecret)
+
+
+class EncryptedText(TypeDecorator):
+    """A secret stored encrypted (Fernet; ``FIELD_ENCRYPTION_KEY``, newest key first, or else ``SECRET_KEY``).
+
+    In Python the attribute holds the plain value; a database dump or backup holds only ciphertext. Every column
+    of this type is redacted in the audit trail, and ``flask keys rotate`` re-encrypts them all with the newest key.
+    ``length`` is the stored (ciphertext) length: about 1.4 times the plain text's bytes, plus 100.
     """
 
     impl = sa.String(255)
     cache_ok = True
 
     @staticmethod
-    def _fernet():
-        import base64
-        import hashlib
-
-        from cryptography.fernet import Fernet
-        from flask import current_app
-
-        secret = current_app.config.get("FIELD_ENCRYPTION_KEY") or current_app.config["SECRET_KEY"]
-        return Fernet(base64.urlsafe_b64encode(hashlib.sha256(f"field-encryption:{secret}".encode()).digest()))
+    def _cipher():
+        return field_cipher(current_app.config)
 
     def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
         if value is None:
             return None
-        return self._fernet().encrypt(value.encode()).decode()
+        if is_unreadable(value):
+            raise ValueError("an unreadable secret cannot be stored again: set a new value")
+        return self._cipher().encrypt(value.encode()).decode()
 
-    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+    def process_result_value(self, value: str | None, dialect: Any) -> str | UnreadableSecret | None:
         if value is None:
             return None
-        from cryptography.fernet import InvalidToken
-
         try:
-            return self._fernet().decrypt(value.encode()).decode()
-        except InvalidToken as exc:
-            # Never treat an unreadable secret as "none": that would let a password alone enrol a new factor.
-            raise RuntimeError("an encrypted field cannot be read: FIELD_ENCRYPTION_KEY or SECRET_KEY changed") from exc
+            return self._cipher().decrypt(value.encode()).decode()
+        except InvalidToken:
+            log.error("an encrypted field cannot be read with any FIELD_ENCRYPTION_KEY (KEY-001)")
+            return UNREADABLE
+
+
+def encrypted_columns(metadata: MetaData) -> list[tuple[sa.Table, sa.Column]]:
+    """Every column stored encrypted, in every table."""
+    return [(table, column) for table in metadata.sorted_tables for column in table.columns
+            if isinstance(column.type, EncryptedText)]
+
+
+@dataclass
+class Rotation:
+    rewritten: int = 0
+    unreadable: list[str] = field(default_factory=list)  # "table.column#id" of values no key can read
+
+
+def rotate_encrypted_columns(connection: sa.Connection, metadata: MetaData, cipher: MultiFernet) -> Rotation:
+    """Re-encrypt every stored secret with the newest key (Core statements: values never pass the ORM or the trail)."""
+    outcome = Rotation()
+    for table, column in encrypted_columns(metadata):
+        key = list(table.primary_key.columns)
+        raw = sa.type_coerce(column, sa.String)
+        for row in connection.execute(sa.select(*key, raw.label("value")).where(column.is_not(None))):
+            ident = ",".join(str(row[i]) for i in range(len(key)))
+            try:
+                token = cipher.rotate(row.value.encode()).decode()
+            except InvalidToken:
+                outcome.unreadable.append(f"{table.name}.{column.name}#{ident}")
+                continue
+            condition = sa.and_(*(c == row[i] for i, c in enumerate(key)))
+            connection.execute(sa.update(table).where(condition).values({column.name: sa.type_coerce(token, sa.String)}))
+            outcome.rewritten += 1
+    return outcome
 
 
 def empty_database(db: Any) -> None:
@@ -139,3 +204,26 @@ def empty_database(db: Any) -> None:
         db.drop_all()
         with db.engine.begin() as conn:
             conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+
+
+class minutes_between(sa.sql.functions.FunctionElement):
+    """SQL: the minutes from ``start`` to ``end`` (two timestamp expressions), exact to the millisecond on
+    SQLite and PostgreSQL alike, so a rule compared in SQL agrees with the same rule in Python at its boundary."""
+
+    type = sa.Float()
+    inherit_cache = True
+    name = "minutes_between"
+
+
+@compiles(minutes_between, "postgresql")
+def _minutes_between_postgresql(element, compiler, **kw):
+    start, end = list(element.clauses)
+    return f"(EXTRACT(EPOCH FROM ({compiler.process(end, **kw)} - {compiler.process(start, **kw)})) / 60.0)"
+
+
+@compiles(minutes_between, "sqlite")
+def _minutes_between_sqlite(element, compiler, **kw):
+    start, end = list(element.clauses)
+    # julianday() is a float of days: rounded to whole milliseconds it is exact for any date in range.
+    return (f"(ROUND((julianday({compiler.process(end, **kw)}) - julianday({compiler.process(start, **kw)})) "
+            f"* 86400000.0) / 60000.0)")

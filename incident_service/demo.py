@@ -12,10 +12,10 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from incident_service.cases import filings as clocks
+from incident_service.cases import incidents
 from incident_service.incidents import remediation as remediations
 from incident_service.incidents.models import IncidentKind, IncidentStatus, RemediationAction, RemediationStatus
-from incident_service.incidents import service as incidents
-from incident_service.reporting import service as clocks
 from incident_service.reporting.policy import PolicyRegistry
 from incident_service.vendors import service as vendors
 from incident_service.vendors.models import Vendor
@@ -104,7 +104,7 @@ def load_demo_data(*, session: Session, registry: PolicyRegistry, now: datetime)
         title="APP電子下單主機無法登入（作業系統更新後防火牆封鎖）",
         description="維護廠商於盤中安裝微軟當日發布之系統更新，已開通之連線服務被更新後的預設值（封鎖）覆蓋，APP 無法登入下單。",
         occurred_at=t0 - timedelta(minutes=20), detected_at=t0 - timedelta(minutes=5), aware_at=t0,
-        vendor_aware_at=t0 - timedelta(minutes=15), vendor_notified_at=t0 - timedelta(minutes=2),
+        vendor_aware_at=t0 - timedelta(minutes=15), vendor_notified_at=t0,
         service_down_at=t0 - timedelta(minutes=20), trading_affected=True, investors_affected=True, clients_affected=1830,
         estimated_loss_ntd=2_400_000, bcp_invoked=True, failover_performed=False))
     for kind, minutes in (("initial", 22), ("public_notice", 28), ("formal", 60 * 20)):
@@ -113,7 +113,9 @@ def load_demo_data(*, session: Session, registry: PolicyRegistry, now: datetime)
     incidents.update_incident(session=session, incident_id=firewall.id, expected_version=None, actor=actor, registry=registry,
                               now=t0 + timedelta(hours=2), data=dict(
         service_restored_at=t0 + timedelta(minutes=70), root_cause="作業系統更新後，內建 Windows Defender 防火牆之預設值（封鎖）覆蓋既有連線規則。",
-        response_notes="關閉防火牆預設封鎖規則後連線恢復；引導投資人改用語音及網頁下單。"))
+        response_notes="關閉防火牆預設封鎖規則後連線恢復；引導投資人改用語音及網頁下單。",
+        customer_notice="於 APP 及官網首頁公告服務異常", alternative_channels="語音下單及網頁下單",
+        complaint_handling="客服中心專線受理，逐案回覆並統計受影響人數"))
     clocks.record_filing(session=session, incident_id=firewall.id, actor=actor, registry=registry, now=t0 + timedelta(days=2),
                          data={"clock": "closure", "submitted_at": t0 + timedelta(days=2), "reference": f"ISAC-{firewall.id:04d}-CLO"})
     for action, title, owner, days, status in (
@@ -128,7 +130,8 @@ def load_demo_data(*, session: Session, registry: PolicyRegistry, now: datetime)
             remediations.update_remediation(session=session, remediation_id=r.id, data={"status": RemediationStatus(status)}, expected_version=None,
                                             actor=actor, now=t0 + timedelta(days=2))
     incidents.update_incident(session=session, incident_id=firewall.id, expected_version=None, actor=actor, registry=registry,
-                              now=t0 + timedelta(days=2, minutes=5), data={"status": IncidentStatus.closed})
+                              now=t0 + timedelta(days=2, minutes=5), data={"status": IncidentStatus.closed},
+                              confirm_open_remediation=True)
 
     # Case 2 (yesterday, open): the certificate server never released its database connections.
     t1 = now - timedelta(hours=26)

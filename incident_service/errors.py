@@ -116,6 +116,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         status = error.code or 500
+        if status < 400:  # 304 Not Modified (ETag) and redirects are answers, not errors
+            return error.get_response()
         data = getattr(error, "data", None) or {}
         errors = data.get("errors") or data.get("messages") or {}
         # webargs nests errors by location ({"json": {...}}): the field names are what a caller needs.

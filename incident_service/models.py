@@ -6,3 +6,6 @@ from incident_service.incidents.models import Incident, Remediation, TimelineEve
 from incident_service.notify.models import Channel, NotifyEvent, OutboxMessage, Preference, RoutingRule  # noqa: F401
 from incident_service.reporting.models import Deadline, DeadlineAlert, Filing, Notification  # noqa: F401
 from incident_service.vendors.models import Certification, Contract, ContractSystem, System, Vendor  # noqa: F401
+from incident_service.vendors.access import AccessGrant, AccessReview, AccessReviewItem  # noqa: F401
+from incident_service.vendors.duties import VendorDuty  # noqa: F401
+from incident_service.vendors.termination import Termination, TerminationItem  # noqa: F401

@@ -1,15 +1,23 @@
 """Fixtures: a fresh app per test on SQLite (or TEST_DATABASE_URL), a client, and a controlled clock."""
 from __future__ import annotations
 
+import functools
 import os
+import secrets
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
-from config import TestingConfig
+# Random keys for this run, in the environment before the configuration is read, so that processes the tests start
+# (the clock engine) encrypt and sign with the same keys as the test's app. Never a key known beforehand.
+for _name in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "AUDIT_ANCHOR_KEY"):
+    os.environ.setdefault(_name, secrets.token_urlsafe(48))
+
+from config import TestingConfig  # noqa: E402 - after the keys above
 from incident_service import create_app
 from incident_service.database import empty_database
 from incident_service.extensions import db as _db
@@ -23,13 +31,41 @@ def _reset_schema():
     _db.create_all()
 
 
+class ContextPerRequestClient(FlaskClient):
+    """Each request runs in an app context of its own, as under a real server: ``g``, the database session and the
+    request's "now" start fresh, while the test keeps its own context (and session) around the requests."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@functools.cache
+def _test_database_url() -> str | None:
+    """TEST_DATABASE_URL, or under pytest-xdist a database of this worker's own beside it (created once)."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker or not url.startswith("postgresql"):
+        return url
+    base = sa.engine.make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture
 def app(tmp_path):
-    overrides = {"SQLALCHEMY_DATABASE_URI": os.environ.get("TEST_DATABASE_URL")}
+    overrides = {"SQLALCHEMY_DATABASE_URI": _test_database_url(),
+                 "AUDIT_ANCHOR_DIR": str(tmp_path / "audit-anchors")}
     if not overrides["SQLALCHEMY_DATABASE_URI"]:
         # A file database, so several connections (threads, engine processes) see the same data.
         overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'test.db'}"
     app = create_app(TestingConfig, **overrides)
+    app.test_client_class = ContextPerRequestClient
     with app.app_context():
         _reset_schema()
         yield app
@@ -113,6 +149,7 @@ def login_as(app, client):
             sess["_user_id"] = str(user.id)
             sess["_fresh"] = True
             sess["_login_at"] = sess["_last_seen"] = time.time()  # as after password + TOTP
+            sess["_epoch"] = user.session_epoch  # the server-side generation of this user's sessions
         return user
 
     return _login

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from incident_service.incidents import service as incidents
+from incident_service.cases import incidents
 from incident_service.incidents.models import IncidentKind
 from incident_service.vendors import service as vendors
 from incident_service.vendors.models import VendorCategory

@@ -40,7 +40,7 @@ class PendingEntry:
 
     def row(self) -> dict[str, Any]:
         return {
-            "at": self.at.astimezone(UTC), "actor": self.actor[:80], "actor_id": self.actor_id, "action": self.action,
+            "at": self.at.astimezone(UTC), "actor": self.actor[:80], "actor_id": self.actor_id, "action": self.action[:20],
             "record_type": self.record_type[:80], "record_id": None if self.record_id is None else str(self.record_id)[:80],
             # Through JSON once, so the hash is computed over exactly what the database gives back.
             "old_values": _roundtrip(self.old_values), "new_values": _roundtrip(self.new_values),
@@ -103,12 +103,25 @@ class Verdict:
     broken_seq: int | None = None
     broken_id: int | None = None
     reason: str = ""
+    head_seq: int = 0  # the last entry that holds, and its hash
+    head_hash: str = GENESIS_HASH
 
 
-def verify(session: Session, *, batch: int = 2000) -> Verdict:
-    """Walk the chain in ``seq`` order; name the first entry that does not hold."""
+def snapshot(session: Session) -> None:
+    """Read the chain as of one instant: appends write entries and head in one transaction, so a repeatable-read
+    snapshot (PostgreSQL; SQLite's read transaction is one already) never sees half of an append."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
+def verify(session: Session, *, batch: int = 2000, start_seq: int = 0, start_hash: str = GENESIS_HASH,
+           checkpoints: dict[int, str] | None = None) -> Verdict:
+    """Walk the chain in ``seq`` order from ``start_seq`` (whose hash is ``start_hash``: a checkpoint already
+    proven) and name the first entry that does not hold. ``checkpoints`` (seq → hash, from signed anchors kept
+    outside the database) catch a chain rewritten whole, head included, and a chain cut below a checkpoint."""
+    checkpoints = {seq: h for seq, h in (checkpoints or {}).items() if seq > start_seq}
     columns = [AuditEntry.id, AuditEntry.hash] + [getattr(AuditEntry, name) for name in HASHED_FIELDS]
-    expected_seq, prev, checked, after = 1, GENESIS_HASH, 0, 0
+    expected_seq, prev, checked, after = start_seq + 1, start_hash, 0, start_seq
     while True:
         rows = session.execute(
             sa.select(*columns).where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(batch)
@@ -124,12 +137,20 @@ def verify(session: Session, *, batch: int = 2000) -> Verdict:
                                "its previous-hash does not match the entry before it: an entry was removed or reordered")
             if entry_hash(dict(entry)) != entry["hash"]:
                 return Verdict(False, checked, entry["seq"], entry["id"], "its content does not match its hash: it was edited")
+            if entry["seq"] in checkpoints and checkpoints[entry["seq"]] != entry["hash"]:
+                return Verdict(False, checked, entry["seq"], entry["id"],
+                               "it differs from the signed checkpoint of this entry: the chain was rewritten up to here")
             prev, expected_seq, checked = entry["hash"], expected_seq + 1, checked + 1
         after = rows[-1]["seq"]
+    last = expected_seq - 1
     head = session.execute(sa.select(AuditChainHead.seq, AuditChainHead.hash).where(AuditChainHead.id == 1)).one_or_none()
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
-    if (head_seq, head_hash) != (checked, prev):
-        return Verdict(False, checked, checked + 1, None,
+    if (head_seq, head_hash) != (last, prev):
+        return Verdict(False, checked, last + 1, None,
                        f"the chain head records {head_seq} entries ending in {head_hash[:12]}…, but the stored chain "
-                       f"has {checked} ending in {prev[:12]}…: the newest entries were removed or replaced")
-    return Verdict(True, checked)
+                       f"has {last} ending in {prev[:12]}…: the newest entries were removed or replaced")
+    beyond = sorted(seq for seq in checkpoints if seq > last)
+    if beyond:
+        return Verdict(False, checked, last + 1, None,
+                       f"a signed checkpoint records entry #{beyond[-1]}, but the chain ends at #{last}: it was shortened")
+    return Verdict(True, checked, head_seq=last, head_hash=prev)

@@ -40,3 +40,45 @@ class AuditChainHead(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     hash: Mapped[str] = mapped_column(sa.String(64), default=GENESIS_HASH)
+
+
+# On PostgreSQL the database itself keeps the trail append-only: UPDATE, DELETE and TRUNCATE of audit_entries
+# raise, and the head only moves forward. (A migration installs the same on an existing database; on SQLite
+# `flask audit verify` with its signed checkpoints is the guard.)
+APPEND_ONLY_DDL = (
+    """CREATE OR REPLACE FUNCTION audit_entries_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+        MESSAGE = 'audit_entries is append-only: ' || TG_OP || ' refused';
+END $$""",
+    "CREATE TRIGGER audit_entries_no_change BEFORE UPDATE OR DELETE ON audit_entries "
+    "FOR EACH ROW EXECUTE FUNCTION audit_entries_append_only()",
+    "CREATE TRIGGER audit_entries_no_truncate BEFORE TRUNCATE ON audit_entries "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_entries_append_only()",
+    """CREATE OR REPLACE FUNCTION audit_chain_head_forward_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'UPDATE' OR NEW.seq < OLD.seq THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = 'audit_chain_head only moves forward: ' || TG_OP || ' refused';
+    END IF;
+    RETURN NEW;
+END $$""",
+    "CREATE TRIGGER audit_chain_head_forward BEFORE UPDATE OR DELETE ON audit_chain_head "
+    "FOR EACH ROW EXECUTE FUNCTION audit_chain_head_forward_only()",
+    "CREATE TRIGGER audit_chain_head_no_truncate BEFORE TRUNCATE ON audit_chain_head "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_chain_head_forward_only()",
+)
+
+
+def _install_append_only(target, connection, **kw) -> None:
+    """After create_all made the second of the two tables (whichever order it chose)."""
+    if connection.dialect.name != "postgresql":
+        return
+    inspector = sa.inspect(connection)
+    if inspector.has_table("audit_entries") and inspector.has_table("audit_chain_head"):
+        for statement in APPEND_ONLY_DDL:
+            connection.exec_driver_sql(statement)
+
+
+sa.event.listen(AuditEntry.__table__, "after_create", _install_append_only)
+sa.event.listen(AuditChainHead.__table__, "after_create", _install_append_only)

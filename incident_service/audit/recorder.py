@@ -1,10 +1,14 @@
 """What goes into the trail, without other packages doing anything.
 
 Changes: SQLAlchemy session events see every insert, update and delete of every model (and bulk UPDATE or
-DELETE statements) and keep them, with old and new values, until the commit, which chains them.
-Reads: after each request, a successful GET of an incident record (API or web page under
-``/incidents/<id>``) or of any export (an endpoint whose name contains "export"), and every refusal (403) of a
-logged-in user, is recorded and committed.
+DELETE statements that changed rows: a claim that found nothing to do leaves no entry) and keep them, with old
+and new values, until the commit, which chains them. Secrets never enter: every encrypted column (and any a
+model names in ``__audit_redact__``) shows only as "[redacted]", i.e. that it was set or changed.
+Reads: after each request, a successful GET of an incident record (API or web page under ``/incidents/<id>``,
+a deadline or a remediation), of a list of incident records (``INCIDENT_LISTS``; the same list read again by the
+same person within ``AUDIT_READ_COALESCE_SECONDS`` is recorded once), of any export (an answer sent as an
+attachment, or an endpoint whose name says export), and every refusal (403) of a logged-in user, is recorded
+and committed.
 
 Who: the request's actor (``g.actor_name``, set by the auth layer); outside a request, ``AUDIT_ACTOR`` from the
 config, else "engine" in the clock engine's process, else "system".
@@ -13,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,7 +29,8 @@ from sqlalchemy.orm import Session
 from incident_service import clock
 from incident_service.audit import chain
 from incident_service.audit.chain import PendingEntry
-from incident_service.database import jsonable
+from incident_service.audit.models import AuditEntry
+from incident_service.database import EncryptedText, jsonable
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +40,18 @@ AUDIT_TABLES = frozenset({"audit_entries", "audit_chain_head"})
 NOT_AUDITED = AUDIT_TABLES | {"engine_heartbeats"}
 REDACTED = "[redacted]"
 INCIDENT_RECORD = re.compile(r"^(?:/api/v1)?/incidents/<(?:\w+:)?(\w+)>")
+# Single records that belong to an incident: (rule pattern, record type).
+INCIDENT_PARTS = (
+    (re.compile(r"^(?:/api/v1)?/deadlines/<(?:\w+:)?(\w+)>$"), "deadlines"),
+    (re.compile(r"^(?:/api/v1)?/remediations/<(?:\w+:)?(\w+)>$"), "remediations"),
+)
+# Lists of incident records, by endpoint. The board's feed (polled every 5 s by each open board) counts too: its
+# repeats within the coalescing window are one entry per person.
+INCIDENT_LISTS = frozenset({
+    "incidents.Incidents", "reporting.Deadlines", "incidents.VendorHistory", "reporting.Notifications",
+    "notify.Messages", "incidents_web.incident_list", "vendors_web.vendor_page", "reporting_web.board_page",
+    "reporting_web.board_feed",
+})
 
 
 def who() -> tuple[str, int | None, dict | None]:
@@ -43,7 +62,7 @@ def who() -> tuple[str, int | None, dict | None]:
     if has_app_context():
         if current_app.config.get("AUDIT_ACTOR"):
             return current_app.config["AUDIT_ACTOR"], None, None
-        from incident_service.engine.context import current_engine_app
+        from incident_service.jobapp import current_engine_app
 
         try:
             if current_engine_app() is current_app._get_current_object():
@@ -58,9 +77,12 @@ def _pending(session: Session) -> list[PendingEntry]:
 
 
 def add(session: Session, *, action: str, record_type: str, record_id: Any = None, old: dict | None = None,
-        new: dict | None = None, details: dict | None = None) -> None:
-    """Queue one entry; the session's next commit chains it."""
-    actor, actor_id, request_details = who()
+        new: dict | None = None, details: dict | None = None, actor: str | None = None,
+        actor_id: int | None = None) -> None:
+    """Queue one entry; the session's next commit chains it. ``actor`` overrides who acts (e.g. the user a login
+    is for, before the login makes them the request's actor)."""
+    current, current_id, request_details = who()
+    actor, actor_id = (actor, actor_id) if actor is not None else (current, current_id)
     merged = {**(request_details or {}), **(details or {})} or None
     _pending(session).append(PendingEntry(at=clock.now(), actor=actor, actor_id=actor_id, action=action,
                                           record_type=record_type, record_id=record_id, old_values=old,
@@ -69,8 +91,15 @@ def add(session: Session, *, action: str, record_type: str, record_id: Any = Non
 
 # -- changes -----------------------------------------------------------------------------------------------
 
+@lru_cache(maxsize=None)
+def secret_keys(mapper) -> frozenset[str]:
+    """A model's attributes that never enter the trail: every encrypted column, and those it names itself."""
+    encrypted = {attr.key for attr in mapper.column_attrs if any(isinstance(c.type, EncryptedText) for c in attr.columns)}
+    return frozenset(encrypted | set(getattr(mapper.class_, "__audit_redact__", ())))
+
+
 def _value(obj: Any, key: str, value: Any) -> Any:
-    return REDACTED if key in getattr(obj, "__audit_redact__", ()) and value is not None else jsonable(value)
+    return REDACTED if key in secret_keys(sa.inspect(obj).mapper) and value is not None else jsonable(value)
 
 
 def _identity(state) -> str | None:
@@ -129,17 +158,32 @@ def _after_flush(session: Session, flush_context) -> None:
             add(session, action="delete", record_type=table, record_id=_identity(state), old=_snapshot(obj, state))
 
 
-def _do_orm_execute(execute_state) -> None:
+def _rows_changed(result) -> tuple[Any, int]:
+    """(the result to hand back, how many rows the statement changed)."""
+    if isinstance(result, sa.CursorResult) and not result.returns_rows:
+        return result, max(result.rowcount or 0, 0)
+    frozen = result.freeze()  # UPDATE … RETURNING: count the rows, hand back an identical result
+    return frozen(), len(frozen.data)
+
+
+def _do_orm_execute(execute_state):
     if not (execute_state.is_update or execute_state.is_delete):
-        return
+        return None
     statement = execute_state.statement
     table = getattr(statement.table, "name", str(statement.table))
     if table in NOT_AUDITED:
-        return
+        return None
+    result, changed = _rows_changed(execute_state.invoke_statement())
+    if not changed:  # e.g. the engine's claim with nothing due: nothing happened, nothing to record
+        return result
+    mapper = execute_state.bind_mapper
+    hidden = secret_keys(mapper) if mapper is not None else frozenset()
     compiled = statement.compile(dialect=execute_state.session.get_bind().dialect)
     params = {**compiled.params, **(execute_state.parameters if isinstance(execute_state.parameters, dict) else {})}
     add(execute_state.session, action="bulk_update" if execute_state.is_update else "bulk_delete", record_type=table,
-        new={k: jsonable(v) for k, v in params.items()}, details={"statement": str(compiled)[:2000]})
+        new={k: REDACTED if k.rsplit("_", 1)[0] in hidden or k in hidden else jsonable(v) for k, v in params.items()},
+        details={"statement": str(compiled)[:2000], "rows": changed})
+    return result
 
 
 def _before_commit(session: Session) -> None:
@@ -170,18 +214,53 @@ def listen() -> None:
 
 # -- reads and refusals -------------------------------------------------------------------------------------
 
-def _request_entry() -> dict | None:
+def _query() -> str:
+    return request.query_string.decode("utf-8", "replace")[:500]
+
+
+def _is_export(response: Response, endpoint: str) -> bool:
+    """Any answer sent as a file to keep (CSV, XLSX, any future pack), or an endpoint named as an export."""
+    disposition = response.headers.get("Content-Disposition", "")
+    return disposition.lower().startswith("attachment") or "export" in endpoint.lower()
+
+
+def _request_entry(response: Response) -> dict | None:
     endpoint = request.endpoint or ""
     rule = request.url_rule.rule if request.url_rule else ""
     args = request.view_args or {}
-    if request.method == "GET" and "export" in endpoint.lower():
+    if request.method != "GET":
+        return None
+    if _is_export(response, endpoint):
         return {"action": "export", "record_type": endpoint, "record_id": next(iter(args.values()), None),
-                "details": {"query": request.query_string.decode("utf-8", "replace")[:500]} if request.query_string else None}
+                "details": {"query": _query()} if request.query_string else None}
     match = INCIDENT_RECORD.match(rule)
-    if request.method == "GET" and match:
+    if match:
         return {"action": "read", "record_type": "incidents", "record_id": args.get(match.group(1)),
                 "details": {"endpoint": endpoint}}
+    for pattern, record_type in INCIDENT_PARTS:
+        if part := pattern.match(rule):
+            return {"action": "read", "record_type": record_type, "record_id": args.get(part.group(1)),
+                    "details": {"endpoint": endpoint}}
+    if endpoint in INCIDENT_LISTS:
+        return {"action": "list", "record_type": endpoint, "record_id": next(iter(args.values()), None),
+                "details": {"query": _query()}}
     return None
+
+
+def _recently_recorded(session: Session, entry: dict) -> bool:
+    """The same list, read by the same person, is already in the trail from the last few minutes."""
+    window = current_app.config.get("AUDIT_READ_COALESCE_SECONDS", 0)
+    if entry["action"] != "list" or not window:
+        return False
+    actor = getattr(g, "actor_name", "anonymous")
+    since = clock.now() - timedelta(seconds=window)
+    recent = session.execute(
+        sa.select(AuditEntry.record_id, AuditEntry.details).where(
+            AuditEntry.actor == actor, AuditEntry.action == "list", AuditEntry.record_type == entry["record_type"],
+            AuditEntry.at >= since).order_by(AuditEntry.seq.desc()).limit(20)
+    ).all()
+    record_id = None if entry["record_id"] is None else str(entry["record_id"])
+    return any(r.record_id == record_id and (r.details or {}).get("query") == entry["details"]["query"] for r in recent)
 
 
 def record_request(response: Response) -> Response:
@@ -190,7 +269,7 @@ def record_request(response: Response) -> Response:
                  "record_id": next(iter((request.view_args or {}).values()), None),
                  "details": {"permission": getattr(g, "denied_permission", None)}}
     elif 200 <= response.status_code < 300:
-        entry = _request_entry()
+        entry = _request_entry(response)
     else:
         entry = None
     if entry is None:
@@ -198,6 +277,8 @@ def record_request(response: Response) -> Response:
     from incident_service.extensions import db
 
     try:
+        if _recently_recorded(db.session, entry):
+            return response
         add(db.session, **entry)
         db.session.commit()
     except Exception:  # noqa: BLE001 - an unrecorded read must not be served

@@ -9,6 +9,12 @@ from flask_login import current_user
 from incident_service.auth.permissions import Permission, user_can
 
 
+def actor_can(permission: Permission) -> bool:
+    """Whether whoever acts in this request (an API token's user, else the logged-in user) holds the permission:
+    for rules that depend on the request's content, such as recording a backdated filing."""
+    return user_can(g.get("actor_user") or current_user, permission)
+
+
 def require(permission: Permission):
     """Web view guard: not logged in → the login page; logged in without the permission → 403.
 

@@ -17,16 +17,22 @@ SWAGGER_UI_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'u
                   "script-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
 
 
-def start_session() -> None:
-    """Stamp a fresh login (called right after ``login_user``)."""
-    session["_login_at"] = session["_last_seen"] = time.time()
+def start_session(user, *, keep_login_time: bool = False) -> None:
+    """Stamp a fresh login (called right after ``login_user``), with the user's current session epoch: the
+    server ends the session when the epoch moves on (logout anywhere, disabled, MFA reset, password change)."""
+    now = time.time()
+    if not keep_login_time or "_login_at" not in session:
+        session["_login_at"] = now
+    session["_last_seen"] = now
+    session["_epoch"] = user.session_epoch
     session.permanent = True
 
 
 def expire_idle_sessions() -> None:
     # ``g`` lives in the app context, which tests keep open across requests: start every request clean
     # (in production each request has its own context, and this does nothing).
-    for key in ("actor_name", "actor_id", "session_expired", "denied_permission", "_login_user", "csrf_token"):
+    for key in ("actor_name", "actor_id", "actor_user", "session_expired", "session_ended", "denied_permission",
+                "_login_user", "csrf_token"):
         g.pop(key, None)
     if "_user_id" not in session:
         return
@@ -39,12 +45,17 @@ def expire_idle_sessions() -> None:
         session.clear()
         g.session_expired = True
         return
+    if not current_user.is_authenticated:  # the user loader refused it: ended on the server, or user disabled
+        logout_user()
+        session.clear()
+        g.session_ended = True
+        return
     session["_last_seen"] = now
 
 
 def who_acts() -> None:
     if current_user.is_authenticated:
-        g.actor_name, g.actor_id = current_user.username, current_user.id
+        g.actor_name, g.actor_id, g.actor_user = current_user.username, current_user.id, current_user._get_current_object()
 
 
 def login_before_any_page():
@@ -56,6 +67,8 @@ def login_before_any_page():
         return None
     if g.get("session_expired"):
         flash("Your session ended after inactivity: log in again. (AUTH-440)", "error")
+    elif g.get("session_ended"):
+        flash("Your session was ended (logged out, or your account changed): log in again. (AUTH-441)", "error")
     return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
 
 

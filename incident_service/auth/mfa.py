@@ -13,7 +13,8 @@ import qrcode.image.svg
 from sqlalchemy.orm import Session
 
 from incident_service.auth.models import User
-from incident_service.auth.service import LoginFailed, finish_login, is_locked, note_failure
+from incident_service.auth.service import LoginFailed, finish_login, is_locked, note_failure, reset_code_matches
+from incident_service.database import is_unreadable
 
 RECOVERY_CODES = 10
 STEP_SECONDS = 30
@@ -78,6 +79,23 @@ def _use_recovery_code(user: User, code: str) -> bool:
     return False
 
 
+class SecondFactorUnreadable(LoginFailed):
+    """The stored TOTP key cannot be decrypted with any FIELD_ENCRYPTION_KEY: a clear answer, never a 500."""
+
+    code = "mfa_unreadable"
+
+    def __init__(self, username: str):
+        super().__init__(f"the TOTP key of {username} cannot be decrypted with any FIELD_ENCRYPTION_KEY")
+        self.message = ("Your second factor cannot be checked: its stored key is unreadable. Ask an administrator "
+                        "to reset your MFA. (AUTH-KEY)")
+
+
+def _fail(session: Session, user: User, reason: str, *, now: datetime, max_failures: int, lock_minutes: int):
+    note_failure(session, user, now=now, max_failures=max_failures, lock_minutes=lock_minutes)
+    session.commit()
+    raise LoginFailed(reason)
+
+
 def verify_second_factor(*, session: Session, user: User, code: str, now: datetime, max_failures: int,
                          lock_minutes: int) -> bool:
     """Check a TOTP or recovery code and finish the login (one commit). A code already used (its time step
@@ -85,37 +103,55 @@ def verify_second_factor(*, session: Session, user: User, code: str, now: dateti
     code was used. Raises LoginFailed after counting the failure."""
     if not user.is_active or is_locked(user, now) or not user.mfa_secret:
         raise LoginFailed(f"second factor refused for {user.username}: locked, disabled or not enrolled")
+    if is_unreadable(user.mfa_secret):
+        raise SecondFactorUnreadable(user.username)
+    limits = {"now": now, "max_failures": max_failures, "lock_minutes": lock_minutes}
     used_recovery = False
     step = matching_step(user.mfa_secret, code, now)
     if step is not None and user.last_totp_step is not None and step <= user.last_totp_step:
-        note_failure(user, now=now, max_failures=max_failures, lock_minutes=lock_minutes)
-        session.commit()
-        raise LoginFailed(f"replayed TOTP code for {user.username}")
+        _fail(session, user, f"replayed TOTP code for {user.username}", **limits)
     if step is not None:
         user.last_totp_step = step
     elif len((code or "").strip()) > 6 and _use_recovery_code(user, code):
         used_recovery = True
     else:
-        note_failure(user, now=now, max_failures=max_failures, lock_minutes=lock_minutes)
-        session.commit()
-        raise LoginFailed(f"wrong second factor for {user.username}")
+        _fail(session, user, f"wrong second factor for {user.username}", **limits)
     finish_login(user, now=now)
     session.commit()
     return used_recovery
 
 
+def needs_reset_code(user: User) -> bool:
+    """After an admin reset the user's MFA, enrolling again also takes the one-time code the admin was given."""
+    return bool(user.mfa_reset_code_hash)
+
+
+def check_totp(*, session: Session, user: User, code: str, now: datetime, max_failures: int, lock_minutes: int) -> None:
+    """A fresh TOTP code of the enrolled user (not a recovery code), e.g. to confirm a password change; a wrong
+    or replayed one counts towards the lock. The caller commits."""
+    if is_unreadable(user.mfa_secret):
+        raise SecondFactorUnreadable(user.username)
+    step = matching_step(user.mfa_secret, code, now) if user.mfa_secret else None
+    if step is None or (user.last_totp_step is not None and step <= user.last_totp_step):
+        _fail(session, user, f"wrong or replayed TOTP code from {user.username}", now=now, max_failures=max_failures,
+              lock_minutes=lock_minutes)
+    user.last_totp_step = step
+
+
 def enroll(*, session: Session, user: User, secret: str, code: str, now: datetime, max_failures: int,
-           lock_minutes: int) -> list[str]:
-    """Confirm the new authenticator with one of its codes, keep the secret, finish the login (one commit).
-    Returns the recovery codes, to be shown once."""
+           lock_minutes: int, reset_code: str | None = None) -> list[str]:
+    """Confirm the new authenticator with one of its codes (and, after an MFA reset, the admin's one-time code),
+    keep the secret, finish the login (one commit). Returns the recovery codes, to be shown once."""
     if not user.is_active or is_locked(user, now) or user.mfa_secret:
         raise LoginFailed(f"enrolment refused for {user.username}: locked, disabled or already enrolled")
+    limits = {"now": now, "max_failures": max_failures, "lock_minutes": lock_minutes}
+    if needs_reset_code(user) and not reset_code_matches(user, reset_code or "", now):
+        _fail(session, user, f"wrong or expired MFA reset code for {user.username}", **limits)
     step = matching_step(secret, code, now)
     if step is None:
-        note_failure(user, now=now, max_failures=max_failures, lock_minutes=lock_minutes)
-        session.commit()
-        raise LoginFailed(f"wrong enrolment code for {user.username}")
+        _fail(session, user, f"wrong enrolment code for {user.username}", **limits)
     codes, hashes = new_recovery_codes()
+    user.mfa_reset_code_hash = user.mfa_reset_code_expires_at = None
     user.mfa_secret, user.mfa_enrolled_at, user.last_totp_step, user.recovery_codes = secret, now, step, hashes
     finish_login(user, now=now)
     session.commit()

@@ -21,8 +21,8 @@ class Role(str, enum.Enum):
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
-    # Secrets never enter the audit trail: a change shows as "[redacted]".
-    __audit_redact__ = frozenset({"password_hash", "mfa_secret", "recovery_codes"})
+    # Secrets never enter the audit trail: a change shows as "[redacted]" (encrypted columns always are).
+    __audit_redact__ = frozenset({"password_hash", "mfa_secret", "recovery_codes", "mfa_reset_code_hash"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(80), unique=True)
@@ -43,6 +43,16 @@ class User(UserMixin, db.Model):
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]
+    # Sessions are revocable on the server: each session carries the epoch it was started in, and logging out,
+    # disabling the user, resetting MFA or changing the password moves the epoch on, ending every older session.
+    session_epoch: Mapped[int] = mapped_column(default=0)
+    # An integration's account (no person logs in with it): tokens may be made for it. It may not hold the
+    # supervisor role, nor admin together with another role (README "API tokens").
+    is_service_account: Mapped[bool] = mapped_column(default=False)
+    # After an MFA reset: the hash of the one-time code the admin was shown, needed with the next enrolment.
+    mfa_reset_code_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    mfa_reset_code_expires_at: Mapped[datetime | None]
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", order_by="ApiToken.id")
 
@@ -75,9 +85,16 @@ class ApiToken(db.Model):
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     revoked_by: Mapped[str | None] = mapped_column(sa.String(80))
+    # A token stops working at this time (API_TOKEN_DAYS after it was made or last renewed).
+    expires_at: Mapped[datetime]
+    renewed_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(back_populates="tokens")
 
-    @property
-    def is_live(self) -> bool:
-        return self.revoked_at is None and self.user.is_active
+    def is_live(self, now: datetime) -> bool:
+        return self.revoked_at is None and self.user.is_active and now < self.expires_at
+
+    def state(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "live" if now < self.expires_at else "expired"

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import enum
 
+from flask import g, has_request_context
+
 from incident_service.auth.models import Role
 
 
@@ -11,7 +13,11 @@ class Permission(str, enum.Enum):
     incident_write = "incident_write"  # create and update incidents
     filing_record = "filing_record"  # record a filed report
     remediation_write = "remediation_write"  # add and update remediation actions
-    deadline_waive = "deadline_waive"  # waive a clock
+    deadline_waive = "deadline_waive"  # waive a clock before its due time
+    deadline_justify = "deadline_justify"  # explain a missed deadline after its due time (it stays missed)
+    filing_backdate = "filing_backdate"  # record a filing more than FILING_BACKDATE_MINUTES after it was submitted
+    policies_change = "policies_change"  # change the reporting policies an incident runs (with a reason)
+    reportability_decide = "reportability_decide"  # decide whether an incident is a major security incident
     remediation_verify = "remediation_verify"
     awareness_correct = "awareness_correct"
     incident_close = "incident_close"  # close or reopen an incident
@@ -25,8 +31,10 @@ class Permission(str, enum.Enum):
 _ONCALL = {Permission.read, Permission.incident_write, Permission.filing_record, Permission.remediation_write}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.oncall: frozenset(_ONCALL),
-    Role.supervisor: frozenset(_ONCALL | {Permission.deadline_waive, Permission.remediation_verify,
-                                          Permission.awareness_correct, Permission.incident_close, Permission.export}),
+    Role.supervisor: frozenset(_ONCALL | {Permission.deadline_waive, Permission.deadline_justify, Permission.filing_backdate,
+                                          Permission.policies_change, Permission.reportability_decide,
+                                          Permission.remediation_verify, Permission.awareness_correct,
+                                          Permission.incident_close, Permission.export}),
     Role.auditor: frozenset({Permission.read, Permission.export, Permission.audit_read}),
     Role.admin: frozenset({Permission.read, Permission.admin_vendors, Permission.admin_users, Permission.admin_policies}),
 }
@@ -41,6 +49,13 @@ def user_can(user, permission: Permission) -> bool:
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     return any(role_can(role, permission) for role in (user.roles or []))
+
+
+def actor_can(permission: Permission) -> bool:
+    """Whether the request's actor (a token's user or the logged-in user, set by the auth guards) holds it."""
+    if not has_request_context():
+        return False
+    return user_can(g.get("actor_user"), permission)
 
 
 def matrix_markdown() -> str:

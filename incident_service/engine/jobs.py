@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 def fire_due_alerts(engine_id: str) -> int:
     """Claim every due warning and escalation and write its notification, in due order."""
-    from incident_service.engine.context import current_engine_app
+    from incident_service.jobapp import current_engine_app
     from incident_service.engine.service import run_tick
 
     app = current_engine_app()
@@ -24,7 +24,7 @@ def fire_due_alerts(engine_id: str) -> int:
 
 
 def heartbeat(engine_id: str) -> None:
-    from incident_service.engine.context import current_engine_app
+    from incident_service.jobapp import current_engine_app
     from incident_service.engine.service import beat
     from incident_service.extensions import db
 

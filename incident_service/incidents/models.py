@@ -9,6 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incident_service.extensions import db
+from incident_service.vendors.duties import VendorDuty
 from incident_service.vendors.models import Contract, System, Vendor
 
 
@@ -22,6 +23,10 @@ class IncidentStatus(str, enum.Enum):
     reported = "reported"
     recovered = "recovered"
     closed = "closed"
+
+
+# Not closed, written so the status index serves it (``!= closed`` makes PostgreSQL read every incident).
+OPEN_STATUSES = (IncidentStatus.open, IncidentStatus.reported, IncidentStatus.recovered)
 
 
 incident_systems = sa.Table(
@@ -51,6 +56,8 @@ class Incident(db.Model):
     occurred_at: Mapped[datetime | None]
     detected_at: Mapped[datetime | None]
     aware_at: Mapped[datetime] = mapped_column(index=True)  # 知悉: starts the reporting clock
+    # The day of awareness in the firm's zone: which contract was in force, in SQL as in Python.
+    aware_on: Mapped[date]
     classified_at: Mapped[datetime | None]  # when classified as major (DORA's clock start)
     vendor_aware_at: Mapped[datetime | None]  # when the vendor itself knew
     vendor_notified_at: Mapped[datetime | None]  # when the vendor told us
@@ -62,6 +69,8 @@ class Incident(db.Model):
 
     trading_affected: Mapped[bool] = mapped_column(default=False)
     investors_affected: Mapped[bool] = mapped_column(default=False)
+    # When the firm learnt that trading or investors' rights are affected: starts the public notice's clock.
+    impact_known_at: Mapped[datetime | None]
     clients_affected: Mapped[int | None]
     estimated_loss_ntd: Mapped[int | None] = mapped_column(sa.BigInteger)
 
@@ -69,6 +78,20 @@ class Incident(db.Model):
     bcp_invoked: Mapped[bool] = mapped_column(default=False)
     failover_performed: Mapped[bool] = mapped_column(default=False)
     response_notes: Mapped[str | None] = mapped_column(sa.Text)
+    # Customer measures (seed 003: 第一時間公告, 引導投資人採用替代方式下單, 妥善處理客訴), carried by the drafts.
+    customer_notice: Mapped[str | None] = mapped_column(sa.Text)
+    alternative_channels: Mapped[str | None] = mapped_column(sa.Text)
+    complaint_handling: Mapped[str | None] = mapped_column(sa.Text)
+    # The investor-facing public notice (即時公告), pre-filled from the incident and edited before it is filed.
+    public_notice_text: Mapped[str | None] = mapped_column(sa.Text)
+    reporting_contact: Mapped[str | None] = mapped_column(sa.String(200))  # default: REPORTING_CONTACT
+
+    # The reportability decision: is this a major security incident under the firm's criteria?
+    major_incident: Mapped[bool | None]
+    major_criteria: Mapped[list] = mapped_column(sa.JSON, default=list)  # keys of the criteria met
+    major_decided_by: Mapped[str | None] = mapped_column(sa.String(120))
+    major_decided_at: Mapped[datetime | None]
+    major_decision_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     reported_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime]
@@ -88,6 +111,8 @@ class Incident(db.Model):
     __table_args__ = (
         sa.CheckConstraint("severity BETWEEN 1 AND 4", name="severity_range"),
         sa.Index("ix_incidents_vendor_aware", "vendor_id", "aware_at"),
+        # Outages of a vendor over a window (availability, months touched).
+        sa.Index("ix_incidents_vendor_down", "vendor_id", "service_down_at"),
     )
 
 
@@ -131,10 +156,13 @@ class RemediationStatus(str, enum.Enum):
 
 
 class Remediation(db.Model):
+    """A follow-up action: after an incident, or a finding of a vendor duty (an audit, a review)."""
+
     __tablename__ = "remediations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    incident_id: Mapped[int | None] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    duty_id: Mapped[int | None] = mapped_column(sa.ForeignKey("vendor_duties.id", ondelete="CASCADE"), index=True)
     action: Mapped[RemediationAction] = mapped_column(sa.Enum(RemediationAction, native_enum=False, length=40))
     title: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str | None] = mapped_column(sa.Text)
@@ -145,10 +173,14 @@ class Remediation(db.Model):
     )
     evidence: Mapped[str | None] = mapped_column(sa.Text)
     completed_at: Mapped[datetime | None]
+    completed_by: Mapped[str | None] = mapped_column(sa.String(120))  # who marked it done: may not verify it
     verified_by: Mapped[str | None] = mapped_column(sa.String(120))
     verified_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
 
-    incident: Mapped[Incident] = relationship(back_populates="remediations")
+    incident: Mapped[Incident | None] = relationship(back_populates="remediations")
+    duty: Mapped[VendorDuty | None] = relationship()
+
+    __table_args__ = (sa.CheckConstraint("(incident_id IS NULL) <> (duty_id IS NULL)", name="one_subject"),)

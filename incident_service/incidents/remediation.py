@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from incident_service.api_common import check_version
 from incident_service.database import apply_changes
-from incident_service.errors import Conflict, NotFound, ValidationFailed
+from incident_service.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from incident_service.incidents.models import Remediation, RemediationStatus
 from incident_service.incidents.service import get_incident
 from incident_service.incidents.timeline import record_event
@@ -50,7 +50,7 @@ def add_remediation(*, session: Session, incident_id: int, data: dict[str, Any],
     _refuse_verified(data)
     remediation = Remediation(incident_id=incident.id, **data, created_at=now, updated_at=now)
     if remediation.status == RemediationStatus.done:
-        remediation.completed_at = now
+        remediation.completed_at, remediation.completed_by = now, actor
     session.add(remediation)
     session.flush()
     record_event(session, incident_id=incident.id, actor=actor, kind="remediation", now=now,
@@ -70,7 +70,8 @@ def update_remediation(*, session: Session, remediation_id: int, data: dict[str,
     if not changes:
         return remediation
     if "status" in changes:
-        remediation.completed_at = now if remediation.status == RemediationStatus.done else None
+        done = remediation.status == RemediationStatus.done
+        remediation.completed_at, remediation.completed_by = (now, actor) if done else (None, None)
     remediation.updated_at = now
     remediation.version += 1
     record_event(session, incident_id=remediation.incident_id, actor=actor, kind="remediation", now=now,
@@ -80,10 +81,14 @@ def update_remediation(*, session: Session, remediation_id: int, data: dict[str,
 
 
 def verify_remediation(*, session: Session, remediation_id: int, actor: str, now: datetime, note: str | None = None) -> Remediation:
-    """A supervisor confirms the evidence; only an action marked done can be verified."""
+    """A supervisor confirms the evidence; only an action marked done can be verified, and not by whoever marked it."""
     remediation = get_remediation(session=session, remediation_id=remediation_id)
     if remediation.status != RemediationStatus.done:
         raise Conflict(f"Only a done action can be verified; this one is {remediation.status.value}.", code="not_done")
+    if remediation.completed_by == actor:
+        raise Forbidden(f"{actor} marked this action done, so someone else verifies it (four eyes).",
+                        errors={"verified_by": ["The person who marked the action done cannot verify it."]},
+                        code="four_eyes")
     if not (remediation.evidence or "").strip():
         raise ValidationFailed({"evidence": ["Record the evidence before verifying."]})
     remediation.status = RemediationStatus.verified

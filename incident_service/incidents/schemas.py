@@ -1,9 +1,11 @@
-"""Request and response schemas for incidents, filings, deadlines, timeline and remediation."""
+"""Request schemas for incidents, their timeline and remediation; the incident answer (with its clocks) is in
+``reporting.schemas``."""
 from __future__ import annotations
 
 import marshmallow as ma
 from marshmallow import validate
 
+from incident_service.answer_schema import AnswerSchema
 from incident_service.api_common import (
     MAX_LINE,
     Line,
@@ -13,9 +15,7 @@ from incident_service.api_common import (
     VersionedUpdateSchema,
     request_now,
 )
-from incident_service.database import utc_iso
 from incident_service.incidents.models import IncidentKind, IncidentStatus, RemediationAction, RemediationStatus
-from incident_service.reporting.models import AlertStage, DeadlineState
 
 
 def Severity(**kw) -> ma.fields.Integer:
@@ -23,9 +23,9 @@ def Severity(**kw) -> ma.fields.Integer:
                              metadata={"description": "1 (low) to 4 (most severe)"}, **kw)
 
 
-def PolicyKeys(**kw) -> ma.fields.List:
+def PolicyKeys(description: str = "reporting policies to run; default: the firm's", **kw) -> ma.fields.List:
     return ma.fields.List(ma.fields.String(validate=validate.Length(max=40)), validate=validate.Length(min=1, max=10),
-                          metadata={"description": "reporting policies to run; default: the firm's"}, **kw)
+                          metadata={"description": description}, **kw)
 
 
 class IncidentFieldsMixin:
@@ -47,12 +47,20 @@ class IncidentFieldsMixin:
     data_loss_to = UTCDateTimeField(allow_none=True)
     trading_affected = ma.fields.Boolean()
     investors_affected = ma.fields.Boolean()
+    impact_known_at = UTCDateTimeField(allow_none=True, metadata={"description": (
+        "when the firm learnt that trading or investors' rights are affected: starts the public notice's clock. "
+        "Default: awareness when the incident is recorded as affecting them, the moment a flag turns true later")})
     clients_affected = ma.fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=100_000_000))
     estimated_loss_ntd = ma.fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=10**15))
     root_cause = Text()
     bcp_invoked = ma.fields.Boolean()
     failover_performed = ma.fields.Boolean()
     response_notes = Text()
+    customer_notice = Text(metadata={"description": "第一時間公告: the first notice to customers (what, when, where)"})
+    alternative_channels = Text(metadata={"description": "引導投資人採用替代方式下單: the other ways clients can place orders"})
+    complaint_handling = Text(metadata={"description": "妥善處理客訴: how complaints are handled"})
+    public_notice_text = Text(metadata={"description": "the investor-facing public notice (即時公告); pre-filled in its draft"})
+    reporting_contact = Line(allow_none=True, metadata={"description": "who the regulator calls about this report; default REPORTING_CONTACT"})
     policies = PolicyKeys()
 
 
@@ -65,7 +73,13 @@ class IncidentUpdateSchema(IncidentFieldsMixin, VersionedUpdateSchema):
     kind = ma.fields.Enum(IncidentKind)
     severity = Severity()
     title = Line()
-    status = ma.fields.Enum(IncidentStatus, metadata={"description": "open → reported → recovered → closed; closing needs every clock filed or waived"})
+    status = ma.fields.Enum(IncidentStatus, metadata={"description": (
+        "open → reported → recovered → closed; closing needs the service restored and every clock filed, "
+        "waived before its due time, or withdrawn")})
+    policies = PolicyKeys("changing them needs a supervisor (policies_change) and a `reason`")
+    reason = ma.fields.String(validate=validate.Length(min=3, max=1000), metadata={"description": "why the policies change"})
+    confirm_open_remediation = ma.fields.Boolean(load_default=False, metadata={
+        "description": "close although remediation actions are still open (recorded on the timeline)"})
 
 
 class AwarenessCorrectionSchema(StrictSchema):
@@ -74,75 +88,15 @@ class AwarenessCorrectionSchema(StrictSchema):
     version = ma.fields.Integer(strict=True, load_default=None)
 
 
-class DeadlineSchema(ma.Schema):
-    id = ma.fields.Integer()
-    incident_id = ma.fields.Integer()
-    policy = ma.fields.String(attribute="policy_key")
-    clock = ma.fields.String(attribute="clock_key")
-    label_zh = ma.fields.String()
-    label_en = ma.fields.String()
-    stopped_by = ma.fields.String(metadata={"description": "the filing kind that stops this clock"})
-    started_at = UTCDateTimeField(allow_none=True)
-    due_at = UTCDateTimeField(allow_none=True)
-    state = ma.fields.Method("_state", metadata={"description": "waiting, pending, met, met_late, missed, waived, withdrawn"})
-    seconds_left = ma.fields.Method("_seconds_left", metadata={"description": "negative when overdue; null when stopped"})
-    filing_id = ma.fields.Integer(allow_none=True)
-    filed_at = ma.fields.Method("_filed_at")
-    waived_by = ma.fields.String(allow_none=True)
-    waiver_reason = ma.fields.String(allow_none=True)
-    incident_title = ma.fields.String(attribute="incident.title")
-    incident_severity = ma.fields.Integer(attribute="incident.severity")
-    vendor_id = ma.fields.Integer(attribute="incident.vendor_id")
-
-    def _state(self, deadline):
-        from incident_service.reporting.service import effective_state
-
-        return effective_state(deadline, request_now()).value
-
-    def _seconds_left(self, deadline):
-        from incident_service.reporting.service import seconds_left
-
-        return seconds_left(deadline, request_now())
-
-    def _filed_at(self, deadline):
-        return utc_iso(deadline.filing.submitted_at) if deadline.filing else None
-
-
-class DeadlineQuerySchema(StrictSchema):
-    state = ma.fields.Enum(DeadlineState)
-    vendor_id = ma.fields.Integer()
-    incident_id = ma.fields.Integer()
-    min_severity = ma.fields.Integer(validate=validate.Range(min=1, max=4))
-    include_closed = ma.fields.Boolean(load_default=False, metadata={"description": "also deadlines of closed incidents"})
-
-
-class WaiverSchema(StrictSchema):
+class ReportabilitySchema(StrictSchema):
+    major = ma.fields.Boolean(required=True, metadata={"description": "a major security incident under the firm's criteria"})
+    criteria = ma.fields.List(ma.fields.String(validate=validate.Length(max=40)), load_default=list,
+                              validate=validate.Length(max=50), metadata={"description": "keys of the criteria met (GET /incident-criteria)"})
     reason = ma.fields.String(required=True, validate=validate.Length(min=3, max=2000))
+    version = ma.fields.Integer(strict=True, load_default=None)
 
 
-class FilingCreateSchema(StrictSchema):
-    clock = ma.fields.String(required=True, validate=validate.Length(min=1, max=40), metadata={"description": "the filing kind: initial, formal, closure, public_notice, …"})
-    policy = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40), metadata={"description": "only this policy's clock; default: every policy of the incident with this kind"})
-    submitted_at = UTCDateTimeField(required=True)
-    submitted_by = Line(load_default=None, allow_none=True, max_length=120)
-    reference = Line(load_default=None, allow_none=True, max_length=120, metadata={"description": "the reporting system's reference number"})
-    text = Text(load_default=None)
-
-
-class FilingSchema(ma.Schema):
-    id = ma.fields.Integer()
-    incident_id = ma.fields.Integer()
-    clock = ma.fields.String(attribute="kind")
-    policy = ma.fields.String(attribute="policy_key", allow_none=True)
-    submitted_at = UTCDateTimeField()
-    submitted_by = ma.fields.String()
-    reference = ma.fields.String(allow_none=True)
-    text = ma.fields.String(allow_none=True)
-    recorded_at = UTCDateTimeField()
-    recorded_by = ma.fields.String()
-
-
-class TimelineEventSchema(ma.Schema):
+class TimelineEventSchema(AnswerSchema):
     id = ma.fields.Integer()
     at = UTCDateTimeField()
     actor = ma.fields.String()
@@ -171,7 +125,7 @@ class RemediationUpdateSchema(VersionedUpdateSchema):
     evidence = Text()
 
 
-class RemediationSchema(ma.Schema):
+class RemediationSchema(AnswerSchema):
     id = ma.fields.Integer()
     incident_id = ma.fields.Integer()
     action = ma.fields.Enum(RemediationAction)
@@ -183,6 +137,7 @@ class RemediationSchema(ma.Schema):
     overdue = ma.fields.Method("_overdue")
     evidence = ma.fields.String(allow_none=True)
     completed_at = UTCDateTimeField(allow_none=True)
+    completed_by = ma.fields.String(allow_none=True, metadata={"description": "who marked it done (may not verify it)"})
     verified_by = ma.fields.String(allow_none=True)
     verified_at = UTCDateTimeField(allow_none=True)
     created_at = UTCDateTimeField()
@@ -193,64 +148,6 @@ class RemediationSchema(ma.Schema):
         from incident_service.incidents.remediation import is_overdue
 
         return is_overdue(remediation, request_now())
-
-
-class IncidentSchema(ma.Schema):
-    id = ma.fields.Integer()
-    kind = ma.fields.Enum(IncidentKind)
-    severity = ma.fields.Integer()
-    title = ma.fields.String()
-    description = ma.fields.String(allow_none=True)
-    status = ma.fields.Enum(IncidentStatus)
-    vendor_id = ma.fields.Integer()
-    vendor_name = ma.fields.String(attribute="vendor.name")
-    contract_id = ma.fields.Integer(allow_none=True)
-    system_ids = ma.fields.Method("_system_ids")
-    policies = ma.fields.List(ma.fields.String())
-    occurred_at = UTCDateTimeField(allow_none=True)
-    detected_at = UTCDateTimeField(allow_none=True)
-    aware_at = UTCDateTimeField()
-    classified_at = UTCDateTimeField(allow_none=True)
-    vendor_aware_at = UTCDateTimeField(allow_none=True)
-    vendor_notified_at = UTCDateTimeField(allow_none=True)
-    service_down_at = UTCDateTimeField(allow_none=True)
-    service_restored_at = UTCDateTimeField(allow_none=True)
-    data_loss_from = UTCDateTimeField(allow_none=True)
-    data_loss_to = UTCDateTimeField(allow_none=True)
-    trading_affected = ma.fields.Boolean()
-    investors_affected = ma.fields.Boolean()
-    clients_affected = ma.fields.Integer(allow_none=True)
-    estimated_loss_ntd = ma.fields.Integer(allow_none=True)
-    root_cause = ma.fields.String(allow_none=True)
-    bcp_invoked = ma.fields.Boolean()
-    failover_performed = ma.fields.Boolean()
-    response_notes = ma.fields.String(allow_none=True)
-    reported_by_id = ma.fields.Integer(allow_none=True)
-    closed_at = UTCDateTimeField(allow_none=True)
-    created_at = UTCDateTimeField()
-    updated_at = UTCDateTimeField()
-    version = ma.fields.Integer()
-    deadlines = ma.fields.Method("_deadlines")
-    derived = ma.fields.Method("_derived", metadata={"description": "outage vs RTO, data loss vs RPO, vendor notification delay vs contract, monthly availability"})
-
-    def _system_ids(self, incident):
-        return [s.id for s in incident.systems]
-
-    def _deadlines(self, incident):
-        from incident_service.extensions import db
-        from incident_service.reporting.service import incident_deadlines
-
-        return DeadlineSchema(many=True, exclude=("incident_title", "incident_severity", "vendor_id")).dump(
-            incident_deadlines(db.session, incident.id)
-        )
-
-    def _derived(self, incident):
-        from flask import current_app
-
-        from incident_service.extensions import db
-        from incident_service.incidents.service import incident_figures
-
-        return incident_figures(session=db.session, incident=incident, now=request_now(), zone=current_app.extensions["policies"].zone)
 
 
 class IncidentQuerySchema(StrictSchema):
@@ -266,24 +163,21 @@ class IncidentQuerySchema(StrictSchema):
     q = ma.fields.String(validate=validate.Length(max=MAX_LINE), metadata={"description": "words in the title"})
 
 
-class NotificationSchema(ma.Schema):
-    id = ma.fields.Integer()
-    incident_id = ma.fields.Integer()
-    deadline_id = ma.fields.Integer()
-    policy = ma.fields.String(attribute="policy_key")
-    clock = ma.fields.String(attribute="clock_key")
-    stage = ma.fields.Enum(AlertStage)
-    audience = ma.fields.List(ma.fields.String())
-    reporter_id = ma.fields.Integer(allow_none=True)
-    due_at = UTCDateTimeField()
-    fire_at = UTCDateTimeField(metadata={"description": "when it was meant to fire"})
-    created_at = UTCDateTimeField(metadata={"description": "when the engine raised it"})
-    seconds_left = ma.fields.Integer(metadata={"description": "at the time it was raised; negative when overdue"})
-    message_en = ma.fields.String()
-    message_zh = ma.fields.String()
+class CatalogueEntrySchema(AnswerSchema):
+    key = ma.fields.String()
+    label_zh = ma.fields.String()
+    label_en = ma.fields.String()
+    description_zh = ma.fields.String()
+    description_en = ma.fields.String()
 
 
-class NotificationQuerySchema(StrictSchema):
-    incident_id = ma.fields.Integer()
-    stage = ma.fields.Enum(AlertStage)
-    since = UTCDateTimeField()
+class CatalogueSchema(AnswerSchema):
+    source = ma.fields.String(metadata={"description": "the rule the scale comes from"})
+    source_en = ma.fields.String()
+    entries = ma.fields.List(ma.fields.Nested(CatalogueEntrySchema))
+
+
+class IncidentCriteriaSchema(AnswerSchema):
+    severity_scale = ma.fields.Nested(CatalogueSchema, attribute="severity", metadata={"description": "levels 1 to 4"})
+    major_incident = ma.fields.Nested(CatalogueSchema, attribute="major_criteria", metadata={
+        "description": "the firm's criteria for a major security incident (keys for POST /incidents/{id}/reportability)"})

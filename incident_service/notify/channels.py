@@ -2,7 +2,9 @@
 Teams, Slack). No database here: the sender works from a snapshot, so it can run on a worker thread.
 
 A send returns only when the channel accepted the message (SMTP took it for delivery, the webhook
-answered 2xx); anything else raises ``DeliveryFailed``. Every message carries its idempotency key
+answered 2xx); anything else raises ``DeliveryFailed``, whose text never holds the webhook's URL (Teams and
+Slack URLs are credentials). Webhooks reach only the destinations ``notify.egress`` allows, checked on the
+address actually connected to; email headers are built so no field value can add a header or a recipient. Every message carries its idempotency key
 (email: ``Message-ID`` and ``X-Idempotency-Key``; webhooks: the ``Idempotency-Key`` header and the
 payload), so a receiver can drop a copy that a crash between sending and marking made us send again.
 """
@@ -21,7 +23,10 @@ from typing import Any
 
 import requests
 
+from incident_service.database import is_unreadable
+from incident_service.notify.egress import SCHEMES, EgressAdapter, EgressPolicy, refusal_in, url_hint
 from incident_service.notify.models import ChannelKind, EventKind
+from incident_service.textcheck import one_line
 
 USER_AGENT = "incident-service-notify/1"
 SIGNATURE_HEADER = "X-Signature"
@@ -48,6 +53,7 @@ class Transport:
     from_address: str | None = None
     url: str | None = None
     secret: str | None = None
+    allowed_hosts: tuple[str, ...] = ()  # WEBHOOK_ALLOWED_HOSTS
 
 
 @dataclass(frozen=True)
@@ -76,10 +82,11 @@ def send(out: Outgoing, *, timeout: float) -> None:
 # --- email -------------------------------------------------------------------------------------------
 
 def email_message(out: Outgoing) -> EmailMessage:
+    """Every header value is one line (an incident title with a line break cannot add a Bcc or a second body)."""
     msg = EmailMessage()
-    msg["Subject"] = out.subject
-    msg["From"] = out.transport.from_address or "incident-service@localhost"
-    msg["To"] = out.recipient
+    msg["Subject"] = one_line(out.subject, limit=300)
+    msg["From"] = one_line(out.transport.from_address or "incident-service@localhost")
+    msg["To"] = one_line(out.recipient)
     msg["Date"] = format_datetime(out.sent_at)
     msg["Message-ID"] = f"<{out.idempotency_key}@incident-service>"
     msg["X-Idempotency-Key"] = out.idempotency_key
@@ -102,6 +109,8 @@ def send_email(out: Outgoing, *, timeout: float) -> None:
             if t.smtp_security == "starttls":
                 server.starttls(context=ssl.create_default_context())
             if t.smtp_username:
+                if is_unreadable(t.smtp_password):
+                    raise DeliveryFailed("the channel's SMTP password cannot be decrypted (KEY-001)", permanent=True)
                 server.login(t.smtp_username, t.smtp_password or "")
             server.send_message(email_message(out))
     except smtplib.SMTPRecipientsRefused as exc:
@@ -175,20 +184,43 @@ def webhook_request(out: Outgoing) -> tuple[bytes, dict[str, str]]:
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT,
                "Idempotency-Key": out.idempotency_key, TIMESTAMP_HEADER: str(int(out.sent_at.timestamp()))}
     if out.transport.secret:
+        if is_unreadable(out.transport.secret):
+            raise DeliveryFailed("the channel's secret cannot be decrypted (KEY-001): enter it again", permanent=True)
         headers[SIGNATURE_HEADER] = sign(out.transport.secret, body)
     return body, headers
 
 
+def _scrub(text: str, url: str) -> str:
+    """An error message without the URL's path and query (they may be the credential)."""
+    parts = url.split("://", 1)[-1]
+    tail = parts[parts.find("/"):] if "/" in parts else ""
+    for secret in sorted({url, tail, tail.split("?")[0]} - {"", "/"}, key=len, reverse=True):
+        text = text.replace(secret, "/…")
+    return text
+
+
 def send_webhook(out: Outgoing, *, timeout: float) -> None:
-    if not out.transport.url:
-        raise DeliveryFailed("the webhook channel has no URL", permanent=True)
+    url = out.transport.url
+    if not url or is_unreadable(url):
+        raise DeliveryFailed("the webhook channel has no readable URL (enter it again)", permanent=True)
+    where = url_hint(url)
+    if url.split("://", 1)[0].lower() not in SCHEMES:
+        raise DeliveryFailed(f"webhook {where}: only http and https", permanent=True)
     body, headers = webhook_request(out)
-    try:
-        response = requests.post(out.transport.url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
-    except requests.RequestException as exc:
-        raise DeliveryFailed(f"webhook: {exc.__class__.__name__}: {exc}"[:300]) from exc
+    with requests.Session() as http:
+        http.trust_env = False  # no proxy from the environment: the address connected to is the one checked
+        adapter = EgressAdapter(EgressPolicy.of(out.transport.allowed_hosts))
+        http.mount("http://", adapter)
+        http.mount("https://", adapter)
+        try:
+            response = http.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
+        except requests.RequestException as exc:
+            refused = refusal_in(exc)
+            if refused is not None:
+                raise DeliveryFailed(f"webhook {where}: refused destination: {refused}", permanent=True) from exc
+            raise DeliveryFailed(_scrub(f"webhook {where}: {exc.__class__.__name__}: {exc}", url)[:300]) from exc
     status = response.status_code
     if 200 <= status < 300:
         return
     permanent = 400 <= status < 500 and status not in (408, 409, 425, 429)
-    raise DeliveryFailed(f"webhook answered {status}: {response.text[:200]!r}", permanent=permanent)
+    raise DeliveryFailed(_scrub(f"webhook {where} answered {status}: {response.text[:200]!r}", url), permanent=permanent)

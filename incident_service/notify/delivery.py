@@ -65,7 +65,8 @@ def _transport(channel: Channel, settings: NotifySettings) -> Transport:
     return Transport(kind=channel.kind, name=channel.name, smtp_host=channel.smtp_host, smtp_port=channel.smtp_port,
                      smtp_security=channel.smtp_security.value if channel.smtp_security else "none",
                      smtp_username=channel.smtp_username, smtp_password=password,
-                     from_address=channel.from_address, url=channel.url, secret=channel.secret)
+                     from_address=channel.from_address, url=channel.url, secret=channel.secret,
+                     allowed_hosts=settings.webhook_allowed_hosts)
 
 
 def _snapshots(session: Session, ids: list[int], settings: NotifySettings, now: datetime) -> list[tuple[Outgoing, bool]]:

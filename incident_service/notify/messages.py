@@ -2,7 +2,6 @@
 the due time in the firm's zone, the time left, and a link. Pure functions returning an unsaved event."""
 from __future__ import annotations
 
-import hashlib
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,15 +11,13 @@ from incident_service.incidents.models import Incident, Remediation
 from incident_service.notify.models import EventKind, NotifyEvent
 from incident_service.reporting.models import AlertStage, Deadline, Notification
 from incident_service.timefmt import local, span
-from incident_service.vendors.models import Certification, Contract
 
 _TAG = {
     EventKind.warning: ("提醒", "Warning"),
     EventKind.escalation: ("逾期升級", "Escalation"),
     EventKind.remediation_overdue: ("後續處理逾期", "Remediation overdue"),
     EventKind.vendor_duty_breached: ("廠商通知義務違反", "Vendor notification duty breached"),
-    EventKind.contract_expiring: ("合約即將到期", "Contract expiring"),
-    EventKind.certification_expiring: ("認證即將到期", "Certification expiring"),
+    EventKind.audit_checkpoint: ("稽核軌跡檢查點", "Audit trail checkpoint"),
 }
 
 
@@ -50,9 +47,36 @@ def _event(kind: EventKind, source_key: str, *, head: str, zh: str, en: str, lin
     )
 
 
-def for_notification(notification: Notification, deadline: Deadline, incident: Incident, *, zone: ZoneInfo,
+def vendor_link(base_url: str, vendor_id: int, tab: str | None = None) -> str:
+    return f"{base_url}/vendors/{vendor_id}" + (f"?tab={tab}" if tab else "")
+
+
+def for_duty_notification(notification: Notification, deadline: Deadline, *, zone: ZoneInfo, base_url: str,
+                          now: datetime) -> NotifyEvent:
+    """A vendor duty's warning or escalation (the yearly audit, the access review, ...)."""
+    kind = EventKind.warning if notification.stage == AlertStage.warning else EventKind.escalation
+    due = f"{local(notification.due_at, zone)} ({zone.key})"
+    left_zh, left_en = _left(notification.seconds_left)
+    vendor = deadline.duty.vendor
+    if kind == EventKind.warning:
+        zh = f"廠商 {vendor.name}：{deadline.label_zh}應於 {due} 前完成，{left_zh}。"
+        en = f"Vendor {vendor.name}: {deadline.label_en} is due at {due}; {left_en}."
+    else:
+        zh = f"廠商 {vendor.name}：{deadline.label_zh}應於 {due} 前完成，尚未完成，{left_zh}。"
+        en = f"Vendor {vendor.name}: {deadline.label_en} was due at {due} and is not done; {left_en}."
+    return _event(kind, f"notification:{notification.id}", head=f"{vendor.name} — {deadline.label_zh} {deadline.label_en}: {left_en}",
+                  zh=zh, en=en, now=now, link=vendor_link(base_url, vendor.id, "duties"), vendor_id=vendor.id,
+                  vendor=vendor.name, duty_id=deadline.duty_id, clock=notification.clock_key, policy=notification.policy_key,
+                  clock_label_zh=deadline.label_zh, clock_label_en=deadline.label_en, due_at=notification.due_at,
+                  due_at_local=local(notification.due_at, zone, "%Y-%m-%dT%H:%M%z"), seconds_left=notification.seconds_left,
+                  notification_id=notification.id, stage=notification.stage.value)
+
+
+def for_notification(notification: Notification, deadline: Deadline, incident: Incident | None, *, zone: ZoneInfo,
                      base_url: str, now: datetime) -> NotifyEvent:
     """A clock engine warning or escalation. Time left is as of when the engine raised it."""
+    if incident is None:
+        return for_duty_notification(notification, deadline, zone=zone, base_url=base_url, now=now)
     kind = EventKind.warning if notification.stage == AlertStage.warning else EventKind.escalation
     due = f"{local(notification.due_at, zone)} ({zone.key})"
     left_zh, left_en = _left(notification.seconds_left)
@@ -76,6 +100,16 @@ def for_remediation_overdue(remediation: Remediation, *, today: date, zone: Zone
                             now: datetime) -> NotifyEvent:
     incident = remediation.incident
     days = (today - remediation.due_on).days
+    if incident is None:  # a finding of a vendor duty (an audit, a review)
+        vendor = remediation.duty.vendor
+        zh = (f"廠商 {vendor.name} 的後續處理 #{remediation.id}「{remediation.title}」（負責人 {remediation.owner}）"
+              f"應於 {remediation.due_on} 完成，已逾期 {days} 天。")
+        en = (f"Vendor {vendor.name}: remediation #{remediation.id} \"{remediation.title}\" (owner {remediation.owner}) "
+              f"was due on {remediation.due_on}; {days} day(s) overdue.")
+        return _event(EventKind.remediation_overdue, f"remediation:{remediation.id}:overdue:{today}",
+                      head=f"{vendor.name} {remediation.title}: {days} day(s) overdue", zh=zh, en=en, now=now,
+                      link=vendor_link(base_url, vendor.id, "duties"), vendor_id=vendor.id, vendor=vendor.name,
+                      remediation_id=remediation.id, owner=remediation.owner, due_on=remediation.due_on, days_overdue=days)
     zh = (f"事件 #{incident.id}「{incident.title}」的後續處理 #{remediation.id}「{remediation.title}」"
           f"（負責人 {remediation.owner}）應於 {remediation.due_on} 完成，已逾期 {days} 天。")
     en = (f"Incident #{incident.id} \"{incident.title}\": remediation #{remediation.id} \"{remediation.title}\" "
@@ -103,25 +137,13 @@ def for_vendor_duty(incident: Incident, figures: dict[str, Any], *, base_url: st
                   severity=incident.severity, vendor=vendor, duty_minutes=duty, delay_minutes=delay)
 
 
-def for_contract_expiring(contract: Contract, *, today: date, base_url: str, now: datetime) -> NotifyEvent:
-    days = (contract.ends_on - today).days
-    vendor = contract.vendor.name
-    zh = f"廠商 {vendor} 的合約 {contract.reference}「{contract.title}」將於 {contract.ends_on} 到期，剩餘 {days} 天。"
-    en = f"Contract {contract.reference} \"{contract.title}\" with {vendor} ends on {contract.ends_on}; {days} day(s) left."
-    return _event(EventKind.contract_expiring, f"contract:{contract.id}:expires:{contract.ends_on}",
-                  head=f"{vendor} {contract.reference}: {contract.ends_on}", zh=zh, en=en, now=now,
-                  link=f"{base_url}/vendors/{contract.vendor_id}", vendor=vendor, contract_id=contract.id,
-                  reference=contract.reference, ends_on=contract.ends_on, days_left=days)
-
-
-def for_certification_expiring(cert: Certification, *, today: date, base_url: str, now: datetime) -> NotifyEvent:
-    days = (cert.expires_on - today).days
-    vendor = cert.vendor.name
-    zh = f"廠商 {vendor} 的認證 {cert.name} 將於 {cert.expires_on} 到期，剩餘 {days} 天。"
-    en = f"{vendor}'s certification {cert.name} expires on {cert.expires_on}; {days} day(s) left."
-    # Keyed by vendor and name, not row id: editing a vendor rewrites its certification rows.
-    name_key = hashlib.sha1(cert.name.encode()).hexdigest()[:12]
-    return _event(EventKind.certification_expiring, f"certification:{cert.vendor_id}:{name_key}:expires:{cert.expires_on}",
-                  head=f"{vendor} {cert.name}: {cert.expires_on}", zh=zh, en=en, now=now,
-                  link=f"{base_url}/vendors/{cert.vendor_id}", vendor=vendor, certification=cert.name,
-                  expires_on=cert.expires_on, days_left=days)
+def for_audit_checkpoint(anchor: dict[str, Any], *, now: datetime) -> NotifyEvent:
+    """A signed checkpoint of the audit trail's head: the auditors keep the mail, outside our database."""
+    line = f"seq={anchor['seq']} hash={anchor['hash']} at={anchor['at']} hmac={anchor['hmac']}"
+    zh = (f"稽核軌跡檢查點（請保存本郵件）：第 {anchor['seq']} 筆，雜湊 {anchor['hash']}。\n{line}\n"
+          "以 flask --app wsgi audit verify --anchors <資料夾> 驗證。")
+    en = (f"Audit trail checkpoint (keep this mail): entry #{anchor['seq']}, hash {anchor['hash']}.\n{line}\n"
+          "Check it with flask --app wsgi audit verify --anchors <folder>.")
+    return _event(EventKind.audit_checkpoint, f"audit-checkpoint:{anchor['seq']}:{anchor['hash'][:16]}",
+                  head=f"#{anchor['seq']} {anchor['hash'][:16]}…", zh=zh, en=en, link=None, now=now,
+                  anchor=dict(anchor))

@@ -7,7 +7,9 @@ from datetime import datetime, time
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from incident_service.database import EncryptedText, is_unreadable
 from incident_service.extensions import db
+from incident_service.notify.egress import url_hint
 
 
 class ChannelKind(str, enum.Enum):
@@ -33,8 +35,7 @@ class EventKind(str, enum.Enum):
     missed = "missed"
     remediation_overdue = "remediation_overdue"
     vendor_duty_breached = "vendor_duty_breached"
-    contract_expiring = "contract_expiring"
-    certification_expiring = "certification_expiring"
+    audit_checkpoint = "audit_checkpoint"  # a signed checkpoint of the audit trail, for the auditors to keep
 
 
 # Quiet hours hold back everything but these.
@@ -71,10 +72,12 @@ class Channel(db.Model):
     smtp_port: Mapped[int | None]
     smtp_security: Mapped[SmtpSecurity | None] = mapped_column(sa.Enum(SmtpSecurity, native_enum=False, length=20))
     smtp_username: Mapped[str | None] = mapped_column(sa.String(255))
-    smtp_password: Mapped[str | None] = mapped_column(sa.String(255))  # write-only through API and pages
+    # Credentials, stored encrypted and write-only through API and pages: the SMTP password, the webhook's secret
+    # (signs generic webhooks) and its URL (a Teams or Slack URL is itself the key; shown as scheme://host/… only).
+    smtp_password: Mapped[str | None] = mapped_column(EncryptedText(1500))
     from_address: Mapped[str | None] = mapped_column(sa.String(254))
-    url: Mapped[str | None] = mapped_column(sa.String(1000))
-    secret: Mapped[str | None] = mapped_column(sa.String(255))  # write-only: signs generic webhooks
+    url: Mapped[str | None] = mapped_column(EncryptedText(4000))
+    secret: Mapped[str | None] = mapped_column(EncryptedText(1500))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
@@ -86,6 +89,14 @@ class Channel(db.Model):
     @property
     def has_secret(self) -> bool:
         return bool(self.secret)
+
+    @property
+    def has_url(self) -> bool:
+        return bool(self.url)
+
+    @property
+    def url_hint(self) -> str | None:
+        return "[unreadable: enter it again]" if is_unreadable(self.url) else url_hint(self.url)
 
 
 class RoutingRule(db.Model):
@@ -108,7 +119,7 @@ class RoutingRule(db.Model):
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
 
-    channel: Mapped[Channel | None] = relationship()
+    channel: Mapped[Channel | None] = relationship(lazy="joined")
 
 
 class Preference(db.Model):
@@ -153,6 +164,7 @@ class OutboxMessage(db.Model):
     """One message to one recipient over one channel, delivered by the engine with retries."""
 
     __tablename__ = "notify_outbox"
+    __audit_redact__ = frozenset({"last_error"})  # a receiver's answer is for admins, not for the trail's readers
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("notify_events.id", ondelete="CASCADE"), index=True)
@@ -170,7 +182,7 @@ class OutboxMessage(db.Model):
     next_attempt_at: Mapped[datetime]
     sending_until: Mapped[datetime | None]  # the lease of the sender that claimed it
     claimed_by: Mapped[str | None] = mapped_column(sa.String(120))
-    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))  # may hold a receiver's answer: admins only
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

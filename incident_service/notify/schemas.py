@@ -1,6 +1,8 @@
 """Request and response schemas for channels, routing rules, preferences and the outbox.
 
-Secrets (the SMTP password, the webhook secret) are write-only: answers say only whether one is set.
+Secrets (the SMTP password, the webhook secret, the webhook URL) are write-only: answers say only whether one is
+set, and show a URL as scheme://host/… . A delivery error's text (it may quote the receiver's answer) is shown
+to admins only.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from marshmallow import validate
 
 from incident_service.api_common import Line, StrictSchema, UTCDateTimeField, VersionedUpdateSchema
 from incident_service.auth.models import Role
+from incident_service.auth.permissions import Permission, actor_can
 from incident_service.notify.models import ChannelKind, EventKind, MessageState, SmtpSecurity, TargetKind
 
 URL = validate.URL(schemes={"http", "https"}, require_tld=False, error="Give an http(s) URL.")
@@ -26,7 +29,8 @@ class ChannelFieldsMixin:
     smtp_password = ma.fields.String(allow_none=True, load_only=True, validate=validate.Length(max=255),
                                      metadata={"description": "write-only"})
     from_address = ma.fields.Email(allow_none=True, validate=validate.Length(max=254))
-    url = ma.fields.String(allow_none=True, validate=[URL, validate.Length(max=1000)])
+    url = ma.fields.String(allow_none=True, load_only=True, validate=[URL, validate.Length(max=1000)],
+                           metadata={"description": "write-only (a Teams or Slack URL is a credential); answers show url_hint"})
     secret = ma.fields.String(allow_none=True, load_only=True, validate=validate.Length(max=255),
                               metadata={"description": "write-only; signs generic webhooks (X-Signature: sha256=<HMAC of the body>)"})
 
@@ -53,7 +57,8 @@ class ChannelSchema(ma.Schema):
     smtp_username = ma.fields.String(allow_none=True)
     has_password = ma.fields.Boolean()
     from_address = ma.fields.String(allow_none=True)
-    url = ma.fields.String(allow_none=True)
+    has_url = ma.fields.Boolean()
+    url_hint = ma.fields.String(allow_none=True, metadata={"description": "scheme://host/… of the webhook URL"})
     has_secret = ma.fields.Boolean()
     created_at = UTCDateTimeField()
     updated_at = UTCDateTimeField()
@@ -126,6 +131,16 @@ class MessageQuerySchema(StrictSchema):
     recipient = ma.fields.String()
 
 
+GENERIC_DELIVERY_ERROR = "delivery failed (details: administrators)"
+
+
+def delivery_error(text: str | None) -> str | None:
+    """A delivery error as the caller may see it: in full for admins, else only that there was one."""
+    if text is None or actor_can(Permission.admin_policies):
+        return text
+    return GENERIC_DELIVERY_ERROR
+
+
 class MessageSchema(ma.Schema):
     id = ma.fields.Integer()
     event = ma.fields.Function(lambda m: m.event.kind.value)
@@ -140,7 +155,8 @@ class MessageSchema(ma.Schema):
     state = ma.fields.Enum(MessageState)
     attempts = ma.fields.Integer()
     next_attempt_at = UTCDateTimeField()
-    last_error = ma.fields.String(allow_none=True)
+    last_error = ma.fields.Function(lambda m: delivery_error(m.last_error), allow_none=True,
+                                    metadata={"description": "the last failure; its details for admins only"})
     sent_at = UTCDateTimeField(allow_none=True)
     created_at = UTCDateTimeField()
 
@@ -153,7 +169,8 @@ class UndeliveredMessageSchema(ma.Schema):
     channel = ma.fields.String()
     recipient = ma.fields.String()
     attempts = ma.fields.Integer()
-    last_error = ma.fields.String(allow_none=True)
+    last_error = ma.fields.Function(lambda m: delivery_error(m["last_error"]), allow_none=True,
+                                    metadata={"description": "the last failure; its details for admins only"})
     updated_at = UTCDateTimeField()
 
 

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from incident_service.auth.models import Role, User
 from incident_service.database import apply_changes
 from incident_service.errors import Conflict, NotFound, ValidationFailed
+from incident_service.notify.egress import EgressPolicy
+from incident_service.notify.settings import current_settings
 from incident_service.notify.models import (
     WEBHOOK_KINDS,
     Channel,
@@ -29,7 +31,7 @@ from incident_service.notify.models import (
 )
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
-SECRET_FIELDS = ("smtp_password", "secret")
+SECRET_FIELDS = ("smtp_password", "secret", "url")  # write-only: left out (or empty on a page) keeps what is stored
 
 
 # --- channels ----------------------------------------------------------------------------------------
@@ -45,7 +47,15 @@ def get_channel(*, session: Session, channel_id: int) -> Channel:
     return channel
 
 
-def _check_channel(session: Session, channel: Channel) -> None:
+def _egress(allowed_hosts: tuple[str, ...] | None) -> EgressPolicy:
+    """The webhook allow-list given, or the app's (WEBHOOK_ALLOWED_HOSTS)."""
+    if allowed_hosts is None:
+        allowed_hosts = current_settings().webhook_allowed_hosts
+    return EgressPolicy.of(allowed_hosts)
+
+
+def _check_channel(session: Session, channel: Channel, egress: EgressPolicy | None) -> None:
+    """``egress``: check where the webhook URL leads (None: the URL did not change)."""
     errors: dict[str, list[str]] = {}
     if not (channel.name or "").strip():
         errors["name"] = ["Give the channel a name."]
@@ -61,6 +71,8 @@ def _check_channel(session: Session, channel: Channel) -> None:
     else:
         if not channel.url or not re.match(r"^https?://[^\s/]+", channel.url):
             errors["url"] = ["A webhook needs an http(s) URL."]
+        elif egress is not None and (problem := egress.problem(channel.url)):
+            errors["url"] = [problem]
         if channel.is_default:
             errors["is_default"] = ["Only an email channel can be the default."]
     if errors:
@@ -73,11 +85,13 @@ def _one_default(session: Session, channel: Channel) -> None:
                         .values(is_default=False))
 
 
-def create_channel(*, session: Session, data: dict[str, Any], now: datetime) -> Channel:
+def create_channel(*, session: Session, data: dict[str, Any], now: datetime,
+                   allowed_hosts: tuple[str, ...] | None = None) -> Channel:
+    """A new channel; a webhook's URL must resolve to a public address unless its host is allowed."""
     channel = Channel(**data, created_at=now, updated_at=now)
     if channel.kind == ChannelKind.email and channel.smtp_port is None:
         channel.smtp_port = 25
-    _check_channel(session, channel)
+    _check_channel(session, channel, _egress(allowed_hosts))
     session.add(channel)
     session.flush()
     _one_default(session, channel)
@@ -86,7 +100,7 @@ def create_channel(*, session: Session, data: dict[str, Any], now: datetime) -> 
 
 
 def update_channel(*, session: Session, channel_id: int, data: dict[str, Any], now: datetime,
-                   expected_version: int | None = None) -> Channel:
+                   expected_version: int | None = None, allowed_hosts: tuple[str, ...] | None = None) -> Channel:
     """Change a channel; a secret left out is kept (secrets are write-only)."""
     from incident_service.api_common import check_version
 
@@ -97,9 +111,10 @@ def update_channel(*, session: Session, channel_id: int, data: dict[str, Any], n
                        code="from_config")
     if "kind" in data and data["kind"] != channel.kind:
         raise ValidationFailed({"kind": ["A channel's kind cannot change; add a new channel."]})
-    if not apply_changes(channel, data):
+    changed = apply_changes(channel, data)
+    if not changed:
         return channel
-    _check_channel(session, channel)
+    _check_channel(session, channel, _egress(allowed_hosts) if "url" in changed else None)
     _one_default(session, channel)
     channel.updated_at = now
     channel.version += 1

@@ -29,9 +29,9 @@ class NotifySettings:
     batch_size: int = 40
     workers: int = 8  # messages sent in parallel (network only; marks stay on one thread)
     send_timeout: float = 10.0
-    expiry_notice_days: int = 30  # contracts and certifications: warn this many days ahead
     follow_audience: bool = True  # honour each notification's own audience (reporter, supervisors)
     smtp: SmtpSettings = SmtpSettings()
+    webhook_allowed_hosts: tuple[str, ...] = ()  # may be loopback/private (WEBHOOK_ALLOWED_HOSTS)
 
 
 def settings_from(config: Mapping[str, Any], zone: ZoneInfo) -> NotifySettings:
@@ -49,8 +49,8 @@ def settings_from(config: Mapping[str, Any], zone: ZoneInfo) -> NotifySettings:
         lease_seconds=int(config.get("NOTIFY_LEASE_SECONDS", 120)),
         batch_size=int(config.get("NOTIFY_BATCH_SIZE", 40)), workers=int(config.get("NOTIFY_WORKERS", 8)),
         send_timeout=float(config.get("NOTIFY_SEND_TIMEOUT", 10)),
-        expiry_notice_days=int(config.get("NOTIFY_EXPIRY_NOTICE_DAYS", 30)),
         follow_audience=bool(config.get("NOTIFY_FOLLOW_AUDIENCE", True)), smtp=smtp,
+        webhook_allowed_hosts=tuple(config.get("WEBHOOK_ALLOWED_HOSTS") or ()),
     )
 
 

@@ -1,5 +1,6 @@
-"""What to tell people about: the clock engine's notifications, and the other clocks the engine scans
-(remediation overdue, a vendor's notification duty breached, contracts and certifications expiring).
+"""What to tell people about: the clock engine's notifications (reporting clocks and vendor duties, which include
+contracts and certifications about to end), and what the engine scans besides (remediation overdue, a vendor's
+notification duty breached).
 
 Each becomes one event with a unique source key, fanned out in the same transaction; a key carries its
 period (``remediation:12:overdue:2026-11-21`` reminds once a day; ``contract:3:expires:2027-01-31``
@@ -8,13 +9,14 @@ once per end date), so each fires once per period, across restarts and several e
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
-from incident_service.incidents.derived import vendor_notification
+from incident_service.incidents.derived import measuring_contract, vendor_notification
+from incident_service.incidents.figures import contracts_by_vendor
 from incident_service.incidents.models import Incident, IncidentStatus, Remediation
 from incident_service.incidents.remediation import OPEN as OPEN_REMEDIATION
 from incident_service.notify import messages
@@ -22,7 +24,6 @@ from incident_service.notify.models import NotifyEvent
 from incident_service.notify.routing import Router
 from incident_service.notify.settings import NotifySettings
 from incident_service.reporting.models import Deadline, Notification
-from incident_service.vendors.models import Certification, Contract, Vendor
 
 
 def _commit_or_yield(session: Session) -> bool:
@@ -64,45 +65,36 @@ def _candidates(session: Session, settings: NotifySettings, now: datetime):
     today = now.astimezone(settings.zone).date()
     base = settings.base_url
     overdue = session.scalars(
-        sa.select(Remediation).options(joinedload(Remediation.incident))
+        sa.select(Remediation).options(joinedload(Remediation.incident), joinedload(Remediation.duty))
         .where(Remediation.status.in_(OPEN_REMEDIATION), Remediation.due_on < today).order_by(Remediation.id)
     ).all()
     for r in overdue:
         yield (f"remediation:{r.id}:overdue:{today}",
                lambda r=r: messages.for_remediation_overdue(r, today=today, zone=settings.zone, base_url=base, now=now),
-               {"audience": ["reporter", "owner", "supervisors"], "reporter_id": r.incident.reported_by_id, "owner": r.owner})
+               {"audience": ["reporter", "owner", "supervisors"] if r.incident else ["admins", "owner", "supervisors"],
+                "reporter_id": r.incident.reported_by_id if r.incident else None, "owner": r.owner})
+    # Only a known vendor awareness time measures the duty: a breach read off the occurrence time (a stand-in)
+    # shows on the incident's figures but is never sent as a breach on its own.
     watched = session.scalars(
-        sa.select(Incident).join(Incident.contract)
-        .where(Incident.status != IncidentStatus.closed, Contract.vendor_notify_minutes.is_not(None))
+        sa.select(Incident).options(selectinload(Incident.systems))
+        .where(Incident.status != IncidentStatus.closed, Incident.vendor_aware_at.is_not(None))
         .order_by(Incident.id)
     ).all()
+    contracts = contracts_by_vendor(session, [i.vendor_id for i in watched])
     for incident in watched:
-        figures = vendor_notification(incident, now)
-        if figures["breached"]:
+        contract, _basis = measuring_contract(incident, contracts.get(incident.vendor_id, []), settings.zone)
+        if contract is None or contract.vendor_notify_minutes is None:
+            continue
+        figures = vendor_notification(incident, now, contract)
+        if figures["breached"] and not figures["stand_in"]:
             yield (f"vendor_duty:incident:{incident.id}",
                    lambda i=incident, f=figures: messages.for_vendor_duty(i, f, base_url=base, now=now),
                    {"audience": ["reporter", "supervisors"], "reporter_id": incident.reported_by_id})
-    horizon = today + timedelta(days=settings.expiry_notice_days)
-    contracts = session.scalars(
-        sa.select(Contract).options(joinedload(Contract.vendor))
-        .where(Contract.ends_on.is_not(None), Contract.ends_on >= today, Contract.ends_on <= horizon)
-    ).all()
-    for c in contracts:
-        yield (f"contract:{c.id}:expires:{c.ends_on}",
-               lambda c=c: messages.for_contract_expiring(c, today=today, base_url=base, now=now), {"audience": ["admins"]})
-    certifications = session.scalars(
-        sa.select(Certification).join(Certification.vendor).options(joinedload(Certification.vendor))
-        .where(Vendor.is_active.is_(True), Certification.expires_on.is_not(None),
-               Certification.expires_on >= today, Certification.expires_on <= horizon)
-    ).all()
-    for cert in certifications:
-        event = messages.for_certification_expiring(cert, today=today, base_url=base, now=now)
-        yield event.source_key, lambda event=event: event, {"audience": ["admins"]}
 
 
 def scan_sources(*, session: Session, settings: NotifySettings, now: datetime) -> int:
-    """Record an event for each overdue remediation (daily), breached vendor duty (once per incident) and
-    contract or certification ending within the notice period (once per end date). Commits; returns how many."""
+    """Record an event for each overdue remediation (daily) and breached notification duty (once per incident).
+    Contracts and certifications about to end are vendor duties on the clock. Commits; returns how many."""
     found: list[tuple[str, Callable[[], NotifyEvent], dict]] = list(_candidates(session, settings, now))
     if not found:
         session.commit()
@@ -117,3 +109,11 @@ def scan_sources(*, session: Session, settings: NotifySettings, now: datetime) -
     for build, route in new:
         router.fan_out(build(), **route)
     return len(new) if _commit_or_yield(session) else 0
+
+
+def record_audit_checkpoint(*, session: Session, settings: NotifySettings, anchor: dict, now: datetime) -> bool:
+    """Queue a checkpoint of the audit trail for every active auditor (and any rule on ``audit_checkpoint``).
+    Commits; False when it was queued already or nobody could be reached."""
+    router = Router.load(session, settings=settings, now=now)
+    rows = router.fan_out(messages.for_audit_checkpoint(anchor, now=now), audience=["auditors"])
+    return _commit_or_yield(session) and bool(rows)

@@ -44,8 +44,15 @@ def claim_due_alerts(session: Session, *, now: datetime, engine_id: str, limit: 
 
 
 def _messages(alert: DeadlineAlert, deadline: Deadline, left: int, zone: ZoneInfo) -> tuple[str, str]:
-    incident = deadline.incident
     due = local(deadline.due_at, zone)
+    if deadline.duty is not None:
+        vendor = deadline.duty.vendor.name
+        if alert.stage == AlertStage.warning:
+            return (f"Vendor duty — {vendor}: {deadline.label_en} is due at {due} ({zone.key}); {span(left)} left."[:500],
+                    f"廠商義務 — {vendor}：{deadline.label_zh}應於 {due} 前完成，剩餘 {span(left, 'zh')}。"[:500])
+        return (f"OVERDUE — vendor duty {vendor}: {deadline.label_en} was due at {due} ({zone.key}) and is not done."[:500],
+                f"逾期 — 廠商義務 {vendor}：{deadline.label_zh}應於 {due} 前完成，尚未完成。"[:500])
+    incident = deadline.incident
     policy = deadline.policy_key
     if alert.stage == AlertStage.warning:
         en = (f"Incident #{incident.id} {incident.title}: {deadline.label_en} ({policy}) is due at {due} "
@@ -58,6 +65,13 @@ def _messages(alert: DeadlineAlert, deadline: Deadline, left: int, zone: ZoneInf
         zh = (f"逾期 — 事件 #{incident.id} {incident.title}：{deadline.label_zh}（{policy}）應於 {due} 前完成，"
               f"尚未記錄通報。")
     return en[:500], zh[:500]
+
+
+def _audience(deadline: Deadline, stage: AlertStage) -> list[str]:
+    """A report's clock warns its reporter and escalates to the supervisors too; a vendor duty warns the admins, who
+    keep the vendor records, and escalates to the supervisors too."""
+    first = "admins" if deadline.duty is not None else "reporter"
+    return [first] if stage == AlertStage.warning else [first, "supervisors"]
 
 
 def fire_due_alerts(*, session: Session, now: datetime, engine_id: str, zone: ZoneInfo,
@@ -73,7 +87,8 @@ def fire_due_alerts(*, session: Session, now: datetime, engine_id: str, zone: Zo
     alerts = session.scalars(
         sa.select(DeadlineAlert)
         .where(DeadlineAlert.id.in_(ids))
-        .options(joinedload(DeadlineAlert.deadline).joinedload(Deadline.incident))
+        .options(joinedload(DeadlineAlert.deadline).joinedload(Deadline.incident),
+                 joinedload(DeadlineAlert.deadline).joinedload(Deadline.duty))
         .order_by(DeadlineAlert.fire_at, DeadlineAlert.id)
     ).all()
     # A warning overtaken by a later warning of the same deadline that is also due says nothing new.
@@ -94,12 +109,14 @@ def fire_due_alerts(*, session: Session, now: datetime, engine_id: str, zone: Zo
             continue
         left = int((alert.due_at - now).total_seconds())
         en, zh = _messages(alert, deadline, left, zone)
+        duty = deadline.duty
         notification = Notification(
             alert_id=alert.id, incident_id=deadline.incident_id, deadline_id=deadline.id,
+            duty_id=deadline.duty_id, vendor_id=duty.vendor_id if duty else deadline.incident.vendor_id,
             policy_key=deadline.policy_key, clock_key=deadline.clock_key, stage=alert.stage,
-            audience=["reporter"] if alert.stage == AlertStage.warning else ["reporter", "supervisors"],
-            reporter_id=deadline.incident.reported_by_id, due_at=alert.due_at, fire_at=alert.fire_at,
-            created_at=now, seconds_left=left, message_en=en, message_zh=zh,
+            audience=_audience(deadline, alert.stage),
+            reporter_id=deadline.incident.reported_by_id if deadline.incident else None, due_at=alert.due_at,
+            fire_at=alert.fire_at, created_at=now, seconds_left=left, message_en=en, message_zh=zh,
         )
         session.add(notification)
         created.append(notification)
@@ -111,10 +128,14 @@ def fire_due_alerts(*, session: Session, now: datetime, engine_id: str, zone: Zo
 
 
 def notifications_query(*, incident_id: int | None = None, stage: AlertStage | None = None,
-                        since: datetime | None = None) -> sa.Select:
+                        since: datetime | None = None, vendor_id: int | None = None, duty_id: int | None = None) -> sa.Select:
     stmt = sa.select(Notification).order_by(Notification.created_at.desc(), Notification.id.desc())
     if incident_id is not None:
         stmt = stmt.where(Notification.incident_id == incident_id)
+    if vendor_id is not None:
+        stmt = stmt.where(Notification.vendor_id == vendor_id)
+    if duty_id is not None:
+        stmt = stmt.where(Notification.duty_id == duty_id)
     if stage is not None:
         stmt = stmt.where(Notification.stage == stage)
     if since is not None:

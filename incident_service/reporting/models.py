@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import enum
+import math
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incident_service.extensions import db
 from incident_service.incidents.models import Incident
+from incident_service.vendors.duties import VendorDuty
 
 
 class DeadlineState(str, enum.Enum):
@@ -22,13 +25,18 @@ class DeadlineState(str, enum.Enum):
 
 
 OPEN_STATES = (DeadlineState.waiting, DeadlineState.pending, DeadlineState.missed)
+RUNNING_STATES = (DeadlineState.pending, DeadlineState.missed)
+DONE_STATES = (DeadlineState.met, DeadlineState.met_late)
 
 
 class Deadline(db.Model):
+    """One clock: of an incident (a report owed to a regulator) or of a vendor duty (an audit, a review, ...)."""
+
     __tablename__ = "deadlines"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    incident_id: Mapped[int | None] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    duty_id: Mapped[int | None] = mapped_column(sa.ForeignKey("vendor_duties.id", ondelete="CASCADE"), unique=True)
     policy_key: Mapped[str] = mapped_column(sa.String(40))
     clock_key: Mapped[str] = mapped_column(sa.String(40))
     label_zh: Mapped[str] = mapped_column(sa.String(100))
@@ -43,16 +51,55 @@ class Deadline(db.Model):
     waived_by: Mapped[str | None] = mapped_column(sa.String(120))
     waived_at: Mapped[datetime | None]
     waiver_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # After the due time a miss cannot be waived, only explained: the justification shows beside the miss.
+    justification: Mapped[str | None] = mapped_column(sa.Text)
+    justified_by: Mapped[str | None] = mapped_column(sa.String(120))
+    justified_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
-    incident: Mapped[Incident] = relationship(lazy="joined")
+    incident: Mapped[Incident | None] = relationship(lazy="joined")
+    duty: Mapped[VendorDuty | None] = relationship(lazy="joined")
     filing: Mapped[Filing | None] = relationship(foreign_keys=[filing_id])
 
     __table_args__ = (
+        sa.CheckConstraint("(incident_id IS NULL) <> (duty_id IS NULL)", name="one_subject"),
         sa.UniqueConstraint("incident_id", "policy_key", "clock_key", name="uq_deadlines_clock"),
         sa.Index("ix_deadlines_state_due", "state", "due_at"),
+        # The board's "met in the last half hour" rows.
+        sa.Index("ix_deadlines_state_updated", "state", "updated_at"),
     )
+
+    # -- the one home of "overdue": a running deadline past its due time is missed, even before the engine ran --
+
+    @hybrid_method
+    def state_at(self, now: datetime) -> DeadlineState:
+        """The state as of ``now`` (in Python on a row, or as SQL on the table: the same rule)."""
+        if self.state in RUNNING_STATES and self.due_at is not None:
+            return DeadlineState.missed if now > self.due_at else DeadlineState.pending
+        return self.state
+
+    @state_at.expression
+    def state_at(cls, now: datetime) -> sa.ColumnElement[str]:
+        raw = sa.type_coerce(cls.state, sa.String)
+        running = sa.and_(cls.state.in_(RUNNING_STATES), cls.due_at.is_not(None))
+        return sa.case((sa.and_(running, cls.due_at < now), DeadlineState.missed.value),
+                       (running, DeadlineState.pending.value), else_=raw)
+
+    @classmethod
+    def in_state(cls, state: DeadlineState, now: datetime) -> sa.ColumnElement[bool]:
+        """``state_at(now) == state`` written so the (state, due_at) index serves it."""
+        if state == DeadlineState.pending:
+            return sa.and_(cls.state.in_(RUNNING_STATES), cls.due_at >= now)
+        if state == DeadlineState.missed:
+            return sa.and_(cls.state.in_(RUNNING_STATES), cls.due_at < now)
+        return cls.state == state
+
+    def seconds_left(self, now: datetime) -> int | None:
+        """Whole seconds to the due time (negative once overdue); None when the clock is stopped or not started."""
+        if self.due_at is None or self.state not in RUNNING_STATES:
+            return None
+        return math.floor((self.due_at - now).total_seconds())
 
 
 class Filing(db.Model):
@@ -63,13 +110,15 @@ class Filing(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(sa.String(40))  # initial, formal, closure, public_notice, ...
-    policy_key: Mapped[str | None] = mapped_column(sa.String(40))  # None: stops the kind in every policy
+    policy_key: Mapped[str] = mapped_column(sa.String(40))  # the regulator's policy it went to; stops only its clock
     submitted_at: Mapped[datetime]
     submitted_by: Mapped[str] = mapped_column(sa.String(120))
     reference: Mapped[str | None] = mapped_column(sa.String(120))
     text: Mapped[str | None] = mapped_column(sa.Text)
-    recorded_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]  # when it was entered here; kept beside the stated submission time
     recorded_by: Mapped[str] = mapped_column(sa.String(120))
+
+    incident: Mapped[Incident] = relationship(viewonly=True)
 
 
 class AlertStage(str, enum.Enum):
@@ -120,7 +169,9 @@ class Notification(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(sa.ForeignKey("deadline_alerts.id"), unique=True)  # never twice
-    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    incident_id: Mapped[int | None] = mapped_column(sa.ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    duty_id: Mapped[int | None] = mapped_column(sa.ForeignKey("vendor_duties.id", ondelete="CASCADE"), index=True)
+    vendor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("vendors.id"), index=True)
     deadline_id: Mapped[int] = mapped_column(sa.ForeignKey("deadlines.id", ondelete="CASCADE"), index=True)
     policy_key: Mapped[str] = mapped_column(sa.String(40))
     clock_key: Mapped[str] = mapped_column(sa.String(40))

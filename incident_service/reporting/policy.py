@@ -6,17 +6,18 @@ Adding a policy is adding a file; a bad file is refused with a message naming th
 """
 from __future__ import annotations
 
-import calendar
-import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from marshmallow import validate
+
+from incident_service.datafiles import DataFileError, load_toml
+from incident_service.reporting.duty_policy import DutyPolicy, DutyPolicySchema, duty_from
+from incident_service.reporting.durations import KEY, Duration, DurationField
 
 SHIPPED_DIR = Path(__file__).parent / "policies"
 INCIDENT_EVENTS = {
@@ -25,49 +26,14 @@ INCIDENT_EVENTS = {
     "detected": "detected_at",
     "classified": "classified_at",
     "recovered": "service_restored_at",
+    # When trading or investors' rights were known to be affected (a conditional clock starts then).
+    "impact_known": "impact_known_at",
 }
-_DURATION = re.compile(r"^\s*(\d+)\s*(m|min|h|d|mo)\s*$")
-KEY = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="Use lower-case letters, digits and _ (at most 40).")
+DRAFT_TEMPLATES = ("twse", "dora", "generic")
 
 
-class PolicyError(ValueError):
+class PolicyError(DataFileError):
     """A policy file is not valid; the message names the file and the field."""
-
-
-@dataclass(frozen=True)
-class Duration:
-    """A span of minutes, or of calendar months (a month is a calendar month in the firm's zone)."""
-
-    minutes: int = 0
-    months: int = 0
-
-    @classmethod
-    def parse(cls, text: str) -> Duration:
-        match = _DURATION.match(str(text))
-        if not match:
-            raise ValueError(f"{text!r} is not a duration; write e.g. 30m, 24h, 3d or 1mo")
-        number, unit = int(match.group(1)), match.group(2)
-        if unit == "mo":
-            return cls(months=number)
-        return cls(minutes=number * {"m": 1, "min": 1, "h": 60, "d": 1440}[unit])
-
-    def after(self, start: datetime, zone: ZoneInfo) -> datetime:
-        if not self.months:
-            return start + timedelta(minutes=self.minutes)
-        local = start.astimezone(zone)
-        month_index = local.month - 1 + self.months
-        year, month = local.year + month_index // 12, month_index % 12 + 1
-        day = min(local.day, calendar.monthrange(year, month)[1])
-        return local.replace(year=year, month=month, day=day).astimezone(start.tzinfo)
-
-    def __str__(self) -> str:
-        if self.months:
-            return f"{self.months}mo"
-        if self.minutes % 1440 == 0:
-            return f"{self.minutes // 1440}d"
-        if self.minutes % 60 == 0:
-            return f"{self.minutes // 60}h"
-        return f"{self.minutes}m"
 
 
 @dataclass(frozen=True)
@@ -110,6 +76,15 @@ class Clock:
     stopped_by: str  # the filing kind that stops it
     applies: Applies = field(default_factory=Applies)
     escalate: bool = True
+    # A report that says the incident is over (closure, final): refused while the service is still down.
+    requires_recovery: bool = False
+    # Where the report is filed (e.g. 資通安全通報系統), shown in its draft.
+    filed_with_zh: str = ""
+    filed_with_en: str = ""
+    # The rule's source, and what the firm chose where the source gives no number.
+    citation: str = ""
+    note_zh: str = ""
+    note_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,21 +94,15 @@ class Policy:
     title_en: str
     description: str
     clocks: tuple[Clock, ...]
-    source: str = ""
+    source: str = ""  # the file it was read from
+    citation: str = ""  # the regulation it implements
+    draft_template: str = "generic"  # which layout the draft reports follow
 
     def clock(self, key: str) -> Clock | None:
         return next((c for c in self.clocks if c.key == key), None)
 
 
 # -- the file format, checked field by field ------------------------------------------------------
-
-class _DurationField(ma.fields.String):
-    def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            return Duration.parse(super()._deserialize(value, attr, data, **kwargs))
-        except ValueError as exc:
-            raise ma.ValidationError(str(exc)) from exc
-
 
 class _StartField(ma.fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
@@ -150,7 +119,7 @@ class _RuleSchema(ma.Schema):
         unknown = ma.RAISE
 
     start = _StartField(required=True)
-    duration = _DurationField(required=True)
+    duration = DurationField(required=True)
     filing = ma.fields.String(load_default="first", validate=validate.OneOf(["first", "last"]))
 
 
@@ -172,13 +141,19 @@ class _ClockSchema(ma.Schema):
     label_zh = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
     label_en = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
     start = _StartField(load_default=None)
-    duration = _DurationField(load_default=None)
+    duration = DurationField(load_default=None)
     filing = ma.fields.String(load_default="first", validate=validate.OneOf(["first", "last"]))
     due_earliest_of = ma.fields.List(ma.fields.Nested(_RuleSchema), load_default=None)
-    warnings = ma.fields.List(_DurationField(), load_default=list)
+    warnings = ma.fields.List(DurationField(), load_default=list)
     stopped_by = ma.fields.String(load_default=None, validate=KEY)
     applies = ma.fields.Nested(_AppliesSchema, load_default=None)
     escalate = ma.fields.Boolean(load_default=True)
+    requires_recovery = ma.fields.Boolean(load_default=False)
+    filed_with_zh = ma.fields.String(load_default="", validate=validate.Length(max=200))
+    filed_with_en = ma.fields.String(load_default="", validate=validate.Length(max=200))
+    citation = ma.fields.String(load_default="", validate=validate.Length(max=500))
+    note_zh = ma.fields.String(load_default="", validate=validate.Length(max=500))
+    note_en = ma.fields.String(load_default="", validate=validate.Length(max=500))
 
     @ma.validates_schema
     def _one_way_to_say_when(self, data, **kwargs):
@@ -201,6 +176,8 @@ class _PolicySchema(ma.Schema):
     title_zh = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     title_en = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = ma.fields.String(load_default="")
+    citation = ma.fields.String(load_default="", validate=validate.Length(max=500))
+    draft_template = ma.fields.String(load_default="generic", validate=validate.OneOf(DRAFT_TEMPLATES))
     clocks = ma.fields.List(ma.fields.Nested(_ClockSchema), required=True, validate=validate.Length(min=1))
 
     @ma.validates_schema
@@ -209,17 +186,6 @@ class _PolicySchema(ma.Schema):
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         if dupes:
             raise ma.ValidationError(f"Clock keys must be unique; repeated: {', '.join(dupes)}.", "clocks")
-
-
-def _flatten(errors: Any, prefix: str = "") -> list[str]:
-    if isinstance(errors, dict):
-        out: list[str] = []
-        for key, value in errors.items():
-            out += _flatten(value, f"{prefix}.{key}" if prefix else str(key))
-        return out
-    if isinstance(errors, list) and all(isinstance(e, str) for e in errors):
-        return [f"{prefix}: {' '.join(errors)}"]
-    return [f"{prefix}: {errors}"]
 
 
 def _clock_from(raw: dict) -> Clock:
@@ -242,19 +208,18 @@ def _clock_from(raw: dict) -> Clock:
             kinds=tuple(applies.get("kinds") or ()),
         ),
         escalate=raw["escalate"],
+        requires_recovery=raw["requires_recovery"],
+        filed_with_zh=raw["filed_with_zh"],
+        filed_with_en=raw["filed_with_en"],
+        citation=raw["citation"],
+        note_zh=raw["note_zh"],
+        note_en=raw["note_en"],
     )
 
 
 def parse_policy(text: str, source: str = "<policy>") -> Policy:
     """Read one policy from TOML text; raise PolicyError naming the field that is wrong."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{source}: not valid TOML: {exc}") from exc
-    try:
-        data = _PolicySchema().load(raw)
-    except ma.ValidationError as exc:
-        raise PolicyError(f"{source}: " + "; ".join(_flatten(exc.messages))) from exc
+    data = load_toml(text, _PolicySchema(), source, PolicyError)
     return Policy(
         key=data["key"],
         title_zh=data["title_zh"],
@@ -262,31 +227,53 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
         description=data["description"],
         clocks=tuple(_clock_from(c) for c in data["clocks"]),
         source=source,
+        citation=data["citation"],
+        draft_template=data["draft_template"],
     )
 
 
-def load_policies(extra_dirs: list[str] | tuple[str, ...] = ()) -> dict[str, Policy]:
-    """Every policy file shipped with the service and in the configured folders, by key."""
+def parse_policy_file(text: str, source: str = "<policy>") -> Policy | DutyPolicy:
+    """A reporting policy, or a vendor duty when the file says ``kind = "vendor_duty"``."""
+    try:
+        kind = tomllib.loads(text).get("kind")
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{source}: not valid TOML: {exc}") from exc
+    if kind == "vendor_duty":
+        return duty_from(load_toml(text, DutyPolicySchema(), source, PolicyError), source)
+    return parse_policy(text, source)
+
+
+def load_policies(extra_dirs: list[str] | tuple[str, ...] = ()) -> tuple[dict[str, Policy], dict[str, DutyPolicy]]:
+    """Every policy and duty file shipped with the service and in the configured folders (and their duties/
+    subfolders), by key."""
     policies: dict[str, Policy] = {}
+    duties: dict[str, DutyPolicy] = {}
     for folder in [SHIPPED_DIR, *map(Path, extra_dirs)]:
-        for path in sorted(Path(folder).glob("*.toml")):
-            policy = parse_policy(path.read_text(encoding="utf-8"), source=path.name)
-            if policy.key in policies and policies[policy.key].source != path.name:
-                raise PolicyError(f"{path.name}: key {policy.key!r} is already used by {policies[policy.key].source}")
-            policies[policy.key] = policy
-    return policies
+        for path in sorted([*Path(folder).glob("*.toml"), *Path(folder).glob("duties/*.toml")]):
+            found = parse_policy_file(path.read_text(encoding="utf-8"), source=path.name)
+            into = duties if isinstance(found, DutyPolicy) else policies
+            if found.key in into and into[found.key].source != path.name:
+                raise PolicyError(f"{path.name}: key {found.key!r} is already used by {into[found.key].source}")
+            into[found.key] = found
+    return policies, duties
 
 
 class PolicyRegistry:
-    """The policies known to one application, loaded once at start-up (a bad file stops the start)."""
+    """The policies and vendor duties known to one application, loaded once at start-up (a bad file stops the start)."""
 
     def __init__(self, extra_dirs: list[str] | tuple[str, ...] = (), zone: str = "Asia/Taipei"):
         self.extra_dirs = tuple(extra_dirs)
         self.zone = ZoneInfo(zone)
-        self.policies = load_policies(self.extra_dirs)
+        self.policies, self.duties = load_policies(self.extra_dirs)
 
     def get(self, key: str) -> Policy | None:
         return self.policies.get(key)
 
     def keys(self) -> list[str]:
         return sorted(self.policies)
+
+    def duty(self, key: str) -> DutyPolicy | None:
+        return self.duties.get(key)
+
+    def duty_keys(self) -> list[str]:
+        return sorted(self.duties)

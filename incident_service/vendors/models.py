@@ -61,6 +61,8 @@ class System(db.Model):
     name: Mapped[str] = mapped_column(sa.String(200), unique=True)
     description: Mapped[str | None] = mapped_column(sa.Text)
     is_core: Mapped[bool] = mapped_column(default=False)  # 核心系統: directly serves client trading
+    # 即時報價: a real-time quote feed; its vendor owes a yearly primary/backup failover drill (seed 001 Art. 4).
+    real_time_quotes: Mapped[bool] = mapped_column(default=False)
     tolerable_outage_minutes: Mapped[int | None]
     rto_minutes: Mapped[int | None]
     rpo_minutes: Mapped[int | None]
@@ -105,18 +107,23 @@ class Contract(db.Model):
     version: Mapped[int] = mapped_column(default=1)
 
     vendor: Mapped[Vendor] = relationship(back_populates="contracts")
+    # Every reader of a contract measures against its systems: loaded with it, never one query per contract.
     covered: Mapped[list[ContractSystem]] = relationship(
-        back_populates="contract", cascade="all, delete-orphan", order_by="ContractSystem.system_id"
+        back_populates="contract", cascade="all, delete-orphan", order_by="ContractSystem.system_id", lazy="selectin"
     )
 
     __table_args__ = (sa.UniqueConstraint("vendor_id", "reference", name="uq_contracts_vendor_reference"),)
 
     def service_level_for(self, system: System) -> tuple[int | None, int | None]:
         """The RTO and RPO (minutes) this contract holds the vendor to for a system."""
+        return self.levels_for(system.id, system.rto_minutes, system.rpo_minutes)
+
+    def levels_for(self, system_id: int, rto_minutes: int | None, rpo_minutes: int | None) -> tuple[int | None, int | None]:
+        """The contract's own RTO/RPO for a covered system where it sets one, else the system's (given)."""
         for link in self.covered:
-            if link.system_id == system.id:
+            if link.system_id == system_id:
                 return (
-                    link.rto_minutes if link.rto_minutes is not None else system.rto_minutes,
-                    link.rpo_minutes if link.rpo_minutes is not None else system.rpo_minutes,
+                    link.rto_minutes if link.rto_minutes is not None else rto_minutes,
+                    link.rpo_minutes if link.rpo_minutes is not None else rpo_minutes,
                 )
-        return system.rto_minutes, system.rpo_minutes
+        return rto_minutes, rpo_minutes

@@ -4,6 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from incident_service.answer_schema import AnswerSchema
 from incident_service.api_common import (
     Line,
     Minutes,
@@ -50,7 +51,7 @@ class VendorUpdateSchema(VendorFieldsMixin, VersionedUpdateSchema):
     category = ma.fields.Enum(VendorCategory)
 
 
-class VendorSchema(ma.Schema):
+class VendorSchema(AnswerSchema):
     id = ma.fields.Integer()
     name = ma.fields.String()
     tax_id = ma.fields.String(allow_none=True)
@@ -78,6 +79,7 @@ class SystemFieldsMixin:
     name = Line(required=True)
     description = Text()
     is_core = ma.fields.Boolean(metadata={"description": "核心系統: directly serves client trading"})
+    real_time_quotes = ma.fields.Boolean(metadata={"description": "即時報價: a real-time quote feed (its vendor owes a yearly failover drill)"})
     tolerable_outage_minutes = Minutes(allow_none=True)
     rto_minutes = Minutes(allow_none=True)
     rpo_minutes = Minutes(allow_none=True)
@@ -91,11 +93,12 @@ class SystemUpdateSchema(SystemFieldsMixin, VersionedUpdateSchema):
     name = Line()
 
 
-class SystemSchema(ma.Schema):
+class SystemSchema(AnswerSchema):
     id = ma.fields.Integer()
     name = ma.fields.String()
     description = ma.fields.String(allow_none=True)
     is_core = ma.fields.Boolean()
+    real_time_quotes = ma.fields.Boolean()
     tolerable_outage_minutes = ma.fields.Integer(allow_none=True)
     rto_minutes = ma.fields.Integer(allow_none=True)
     rpo_minutes = ma.fields.Integer(allow_none=True)
@@ -154,7 +157,7 @@ class ContractUpdateSchema(ContractFieldsMixin, VersionedUpdateSchema):
     starts_on = ma.fields.Date()
 
 
-class CoveredSystemSchema(ma.Schema):
+class CoveredSystemSchema(AnswerSchema):
     system_id = ma.fields.Integer()
     name = ma.fields.String(attribute="system.name")
     is_core = ma.fields.Boolean(attribute="system.is_core")
@@ -168,7 +171,7 @@ class CoveredSystemSchema(ma.Schema):
         return link.rpo_minutes if link.rpo_minutes is not None else link.system.rpo_minutes
 
 
-class ContractSchema(ma.Schema):
+class ContractSchema(AnswerSchema):
     id = ma.fields.Integer()
     vendor_id = ma.fields.Integer()
     reference = ma.fields.String()

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from incident_service.api_common import check_version
 from incident_service.database import apply_changes
@@ -23,7 +23,7 @@ def get_vendor(*, session: Session, vendor_id: int) -> Vendor:
 
 
 def vendors_query(*, category=None, q: str | None = None, is_active: bool | None = None) -> sa.Select:
-    stmt = sa.select(Vendor).order_by(Vendor.name)
+    stmt = sa.select(Vendor).options(selectinload(Vendor.certifications)).order_by(Vendor.name)
     if category is not None:
         stmt = stmt.where(Vendor.category == category)
     if is_active is not None:

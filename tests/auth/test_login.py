@@ -1,6 +1,7 @@
 """Logging in: password then TOTP (enrolled at the first login), lock-out, rate limits, CSRF, sessions."""
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -146,7 +147,7 @@ def test_without_mfa_in_the_development_demo_the_password_is_enough(app, client,
 
 def test_production_refuses_to_run_without_mfa(tmp_path):
     with pytest.raises(RuntimeError, match="MFA_REQUIRED"):
-        create_app(ProductionConfig, MFA_REQUIRED=False, SECRET_KEY="x" * 32,
+        create_app(ProductionConfig, MFA_REQUIRED=False, SECRET_KEY=secrets.token_urlsafe(48),
                    SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'p.db'}")
 
 

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from incident_service.audit.models import AuditEntry
-from incident_service.auth.api_guard import API_PERMISSIONS, PUBLIC_ENDPOINTS
+from incident_service.api.guard import API_PERMISSIONS, PUBLIC_ENDPOINTS
 from incident_service.auth.guards import PUBLIC_WEB_ENDPOINTS
 from incident_service.auth.models import Role
 from incident_service.auth.permissions import ROLE_PERMISSIONS, matrix_markdown, role_can
@@ -39,7 +39,7 @@ def _pages(app):
 def test_every_api_endpoint_has_an_entry_in_the_permission_map(app):
     unguarded = [f"{method} {rule.rule} ({rule.endpoint})" for rule, method in _api_rules(app)
                  if (rule.endpoint, method) not in API_PERMISSIONS]
-    assert unguarded == [], "add these to auth.api_guard.API_PERMISSIONS"
+    assert unguarded == [], "add these to api.guard.API_PERMISSIONS"
 
 
 def test_every_page_declares_its_permission_with_require(app):

@@ -9,7 +9,7 @@ import pytest
 
 from incident_service.extensions import db
 from incident_service.incidents.models import IncidentKind
-from incident_service.incidents.service import open_incident
+from incident_service.cases.incidents import open_incident
 from incident_service.vendors import service as vendors
 from incident_service.vendors.models import VendorCategory
 from tests.browser.conftest import log_in, screenshot

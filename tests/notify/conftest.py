@@ -15,7 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from incident_service.auth.service import create_user
-from incident_service.incidents import service as incidents
+from incident_service.cases import incidents
 from incident_service.incidents.models import IncidentKind
 from incident_service.notify.settings import NotifySettings, SmtpSettings
 from incident_service.reporting.alerts import fire_due_alerts
@@ -114,10 +114,21 @@ def endpoint():
     e.close()
 
 
+# These tests post to receivers on loopback, and name hosts that do not resolve: allowed on purpose (the egress
+# rules themselves are tested in test_egress.py with nothing allowed).
+TEST_WEBHOOK_HOSTS = ("127.0.0.1", "hooks.slack.example", "teams.example")
+
+
+@pytest.fixture(autouse=True)
+def allow_test_webhooks(app):
+    app.config["WEBHOOK_ALLOWED_HOSTS"] = list(TEST_WEBHOOK_HOSTS)
+
+
 @pytest.fixture
 def settings(registry):
     """Delivery settings as the app builds them; links point at a test host; short timeouts."""
-    return NotifySettings(zone=registry.zone, base_url="http://incidents.test", workers=2, send_timeout=3)
+    return NotifySettings(zone=registry.zone, base_url="http://incidents.test", workers=2, send_timeout=3,
+                          webhook_allowed_hosts=TEST_WEBHOOK_HOSTS)
 
 
 def with_smtp(settings: NotifySettings, box: Mailbox) -> NotifySettings:

@@ -7,7 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from incident_service.errors import Conflict, ValidationFailed
-from incident_service.incidents import service as incidents
+from incident_service.cases import filings as filing_cases
+from incident_service.cases import incidents
 from incident_service.incidents.models import IncidentStatus
 from incident_service.reporting import service as clocks
 from incident_service.reporting.alerts import fire_due_alerts
@@ -29,7 +30,7 @@ def test_exchange_clocks_start_at_awareness_not_at_entry(session, registry):
     d = _by_clock(session, inc.id)
     assert set(d) == {"initial", "formal", "closure"}  # no public notice: trading not affected
     assert d["initial"].due_at == T0 + timedelta(minutes=5)
-    assert clocks.seconds_left(d["initial"], T0) == 300
+    assert d["initial"].seconds_left(T0) == 300
     assert d["formal"].due_at == T0 - timedelta(minutes=25) + timedelta(hours=24)
     assert d["closure"].due_at == T0 - timedelta(minutes=25) + timedelta(days=3)
 
@@ -48,8 +49,8 @@ def test_late_entry_skips_stale_warnings_and_fires_the_latest_at_once(session, r
 def test_entry_40_minutes_late_is_missed_at_once_and_escalates_once(session, registry):
     inc = factories.incident(session, registry, T0, aware_at=T0 - timedelta(minutes=40))
     initial = _by_clock(session, inc.id)["initial"]
-    assert clocks.effective_state(initial, T0) == DeadlineState.missed
-    assert clocks.seconds_left(initial, T0) == -600
+    assert initial.state_at(T0) == DeadlineState.missed
+    assert initial.seconds_left(T0) == -600
     fired = _fire(session, registry, T0)
     assert [(n.clock_key, n.stage) for n in fired] == [("initial", AlertStage.escalation)]
     assert fired[0].audience == ["reporter", "supervisors"]
@@ -63,25 +64,25 @@ def test_entry_40_minutes_late_is_missed_at_once_and_escalates_once(session, reg
 def test_filing_at_or_before_due_is_met_after_is_met_late(session, registry, seconds, state):
     inc = factories.incident(session, registry, T0, aware_at=T0 - timedelta(minutes=1))
     aware = inc.aware_at
-    clocks.record_filing(session=session, incident_id=inc.id, actor="a", registry=registry, now=aware + timedelta(minutes=45),
+    filing_cases.record_filing(session=session, incident_id=inc.id, actor="a", registry=registry, now=aware + timedelta(minutes=45),
                          data={"clock": "initial", "submitted_at": aware + timedelta(seconds=seconds), "reference": "R1"})
     assert _by_clock(session, inc.id)["initial"].state == state
 
 
 def test_filing_stops_the_clock_and_cancels_its_alerts(session, registry):
     inc = factories.incident(session, registry, T0, aware_at=T0 - timedelta(minutes=1))
-    clocks.record_filing(session=session, incident_id=inc.id, actor="a", registry=registry, now=T0,
+    filing_cases.record_filing(session=session, incident_id=inc.id, actor="a", registry=registry, now=T0,
                          data={"clock": "initial", "submitted_at": T0})
     assert _fire(session, registry, T0 + timedelta(hours=1)) == []
     initial = _by_clock(session, inc.id)["initial"]
-    assert clocks.seconds_left(initial, T0) is None
+    assert initial.seconds_left(T0) is None
     assert inc.status == IncidentStatus.reported
 
 
 def test_late_filing_after_a_miss_shows_met_late(session, registry):
     inc = factories.incident(session, registry, T0, aware_at=T0 - timedelta(minutes=40))
     _fire(session, registry, T0)
-    clocks.record_filing(session=session, incident_id=inc.id, actor="a", registry=registry, now=T0 + timedelta(minutes=1),
+    filing_cases.record_filing(session=session, incident_id=inc.id, actor="a", registry=registry, now=T0 + timedelta(minutes=1),
                          data={"clock": "initial", "submitted_at": T0 + timedelta(minutes=1)})
     assert _by_clock(session, inc.id)["initial"].state == DeadlineState.met_late
 
@@ -95,7 +96,7 @@ def test_late_filing_after_a_miss_shows_met_late(session, registry):
 def test_bad_filings_are_refused(session, registry, data, field):
     inc = factories.incident(session, registry, T0, aware_at=T0 - timedelta(minutes=1))
     with pytest.raises(ValidationFailed) as err:
-        clocks.record_filing(session=session, incident_id=inc.id, actor="a", registry=registry, now=T0, data=data)
+        filing_cases.record_filing(session=session, incident_id=inc.id, actor="a", registry=registry, now=T0, data=data)
     assert field in err.value.errors
 
 
@@ -106,7 +107,7 @@ def test_correcting_awareness_moves_every_due_time_and_is_on_the_timeline(sessio
                                 reason="Vendor's log shows we were told at 01:20", actor="sup", registry=registry, now=T0)
     after = {k: d.due_at for k, d in _by_clock(session, inc.id).items()}
     assert all(after[k] == before[k] - timedelta(minutes=45) for k in before)
-    event = inc.timeline[-1]
+    event = next(e for e in reversed(inc.timeline) if e.kind != "deadline_outcome")
     assert event.kind == "awareness_corrected" and event.actor == "sup" and "Vendor's log" in event.summary
     # The old instants are cancelled; the moved initial deadline is already missed and escalates once.
     fired = _fire(session, registry, T0)
@@ -129,16 +130,16 @@ def test_closing_is_refused_while_clocks_are_open_then_allowed_with_filings_and_
                                   expected_version=None, actor="a", registry=registry, now=T0)
     assert len(err.value.errors["status"]) == 3
     for kind in ("initial", "formal"):
-        clocks.record_filing(session=session, incident_id=inc.id, actor="a", registry=registry, now=T0,
+        filing_cases.record_filing(session=session, incident_id=inc.id, actor="a", registry=registry, now=T0,
                              data={"clock": kind, "submitted_at": T0})
     closure = _by_clock(session, inc.id)["closure"]
-    clocks.waive_deadline(session=session, deadline_id=closure.id, reason="Closed with the formal report", actor="sup",
+    filing_cases.waive_deadline(session=session, deadline_id=closure.id, reason="Closed with the formal report", actor="sup",
                           registry=registry, now=T0)
     closed = incidents.update_incident(session=session, incident_id=inc.id, data={"status": IncidentStatus.closed},
                                        expected_version=None, actor="sup", registry=registry, now=T0)
     assert closed.status == IncidentStatus.closed and closed.closed_at == T0
     with pytest.raises(Conflict):
-        clocks.waive_deadline(session=session, deadline_id=closure.id, reason="again", actor="sup", registry=registry, now=T0)
+        filing_cases.waive_deadline(session=session, deadline_id=closure.id, reason="again", actor="sup", registry=registry, now=T0)
 
 
 def test_dora_initial_is_the_earlier_of_classification_plus_4h_and_awareness_plus_24h(session, registry):
@@ -152,7 +153,7 @@ def test_dora_initial_is_the_earlier_of_classification_plus_4h_and_awareness_plu
     session.refresh(dora["initial"])
     assert dora["initial"].due_at == T0 + timedelta(hours=4)
     # Filing the DORA initial starts the intermediate clock: 72 h after that filing.
-    clocks.record_filing(session=session, incident_id=inc.id, actor="a", registry=registry, now=T0 + timedelta(hours=1),
+    filing_cases.record_filing(session=session, incident_id=inc.id, actor="a", registry=registry, now=T0 + timedelta(hours=1),
                          data={"clock": "initial", "policy": "eu_dora", "submitted_at": T0 + timedelta(hours=1)})
     session.refresh(dora["intermediate"])
     assert dora["intermediate"].due_at == T0 + timedelta(hours=73) and dora["intermediate"].state == DeadlineState.pending
@@ -163,7 +164,7 @@ def test_dora_initial_is_the_earlier_of_classification_plus_4h_and_awareness_plu
 def test_dora_final_is_one_calendar_month_after_the_last_intermediate(session, registry):
     inc = factories.incident(session, registry, T0, aware_at=T0 - timedelta(hours=2), policies=["eu_dora"])
     for hours, kind in ((1, "initial"), (2, "intermediate")):
-        clocks.record_filing(session=session, incident_id=inc.id, actor="a", registry=registry, now=T0,
+        filing_cases.record_filing(session=session, incident_id=inc.id, actor="a", registry=registry, now=T0,
                              data={"clock": kind, "submitted_at": T0 - timedelta(hours=2) + timedelta(hours=hours)})
     final = _by_clock(session, inc.id)["final"]
     assert final.due_at == (T0 - timedelta(hours=0)).replace(month=12)  # 2026-11-20 18:10Z + 1 month

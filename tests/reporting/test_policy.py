@@ -29,7 +29,7 @@ applies = { min_severity = 3 }
 
 
 def test_shipped_policies_load():
-    policies = load_policies()
+    policies, _duties = load_policies()
     assert {"twse", "internal_strict", "tw_csma", "eu_dora"} <= set(policies)
     twse = policies["twse"]
     assert [(c.key, str(c.rules[0].duration)) for c in twse.clocks] == [

@@ -5,10 +5,8 @@ import re
 import time
 from datetime import timedelta
 
-import flask_babel
 import pytest
 import sqlalchemy as sa
-from flask import g
 
 from incident_service.extensions import db
 from tests import factories
@@ -20,20 +18,12 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
-def _fresh_request() -> None:
-    """The test holds one app context, so ``g`` outlives a request: forget the last request's user and "now"."""
-    for name in ("_login_user", "request_now"):
-        g.pop(name, None)
-    flask_babel.refresh()
-
-
 @pytest.fixture
 def web(app, client, login_as):
     """A client logged in with the given roles (``web.login("oncall")``), posting forms with their CSRF token."""
 
     class Web:
         def login(self, *roles: str, username: str | None = None):
-            _fresh_request()
             user = login_as(*roles, username=username)
             with client.session_transaction() as sess:
                 # The session guard wants the login's time stamps (wall clock), as a real login sets them.
@@ -42,12 +32,10 @@ def web(app, client, login_as):
             return user
 
         def get(self, url: str, **kw):
-            _fresh_request()
             return client.get(url, **kw)
 
         def post(self, url: str, data: dict, *, token_from: str = "/incidents", prefix: str = "", **kw):
             token = csrf_token(self.get(token_from).get_data(as_text=True))
-            _fresh_request()
             return client.post(url, data={**data, f"{prefix}csrf_token": token}, **kw)
 
     return Web()

@@ -4,11 +4,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from incident_service.incidents.service import update_incident
+from incident_service.cases.incidents import update_incident
 from incident_service.incidents.models import IncidentStatus
 from incident_service.reporting import board
 from incident_service.reporting.models import DeadlineState
-from incident_service.reporting.service import record_filing, waive_deadline
+from incident_service.cases.filings import record_filing, waive_deadline
 from tests.web.conftest import count_queries
 
 
@@ -77,6 +77,7 @@ def test_the_board_reads_in_the_same_number_of_queries_for_3_or_30_incidents(app
     web.login("supervisor")
     for n in range(3):
         world.incident(title=f"i{n}", trading_affected=True)
+    web.get("/board/feed"), web.get("/board")  # recorded in the audit trail once; the repeats below are coalesced
     few = count_queries(app, lambda: web.get("/board/feed"))
     page_few = count_queries(app, lambda: web.get("/board"))
     for n in range(27):

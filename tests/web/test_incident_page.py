@@ -39,7 +39,7 @@ def test_recording_a_filing_turns_the_deadline_met_and_lands_on_the_timeline(wor
     assert _deadline(session, incident).state == DeadlineState.met
     page = web.get(f"/incidents/{incident.id}").get_data(as_text=True)
     assert re.search(r'class="band-met" data-deadline="initial"', page)
-    assert "TWSE-0042" in page and "Filed initial ref TWSE-0042" in page
+    assert "TWSE-0042" in page and "Filed initial (twse) ref TWSE-0042" in page
 
 
 def test_a_filing_before_awareness_is_refused_beside_its_field_and_kept_as_typed(world, web, session, frozen):
@@ -63,7 +63,7 @@ def test_the_draft_reports_carry_the_incidents_facts_in_traditional_chinese(worl
     web.login("supervisor")
     page = web.get(f"/incidents/{incident.id}").get_data(as_text=True)
     assert "【初步通報】" in page and "知悉時間：2026/11/21 01:45" in page
-    assert "受影響系統：APP電子下單系統（核心系統）" in page and "廠商：鼎新資訊" in page
+    assert "1. APP電子下單系統（核心系統）：RTO 30 分鐘" in page and "委外廠商：鼎新資訊" in page
     assert "是否影響交易：是" in page and "1,200 戶" in page
     assert 'data-copy="draft-' in page
 

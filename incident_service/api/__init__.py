@@ -1,0 +1,18 @@
+"""The REST API under /api/v1: thin flask-smorest handlers per area, its OpenAPI description and docs page.
+
+Handlers parse with the area's schema, call one use case or loader, and return rows the schema formats. They sit
+above every domain package and import from them, never the other way."""
+from __future__ import annotations
+
+from flask import Flask
+
+from incident_service.api import audit, docs, guard, health, incidents, notify, reporting, vendors
+from incident_service.extensions import api, csrf
+
+
+def register(app: Flask) -> None:
+    for blueprint in (audit.blp, health.blp, vendors.blp, incidents.blp, reporting.blp, notify.blp):
+        api.register_blueprint(blueprint)
+        csrf.exempt(blueprint)  # the API authenticates with tokens, not cookies
+    docs.register(app)
+    guard.register(app)

@@ -1,0 +1,15 @@
+"""The web pages: server-rendered, in Traditional Chinese or English, every time in the firm's zone.
+
+Thin handlers per area (incidents, the board, vendors); they parse a form, call one use case or loader, and
+render. They sit above every domain package and import from them, never the other way."""
+from __future__ import annotations
+
+from flask import Flask
+
+from incident_service.web import audit, common, incidents, notify, reporting, vendors
+
+
+def register(app: Flask) -> None:
+    common.init_app(app)
+    for module in (audit, incidents, reporting, vendors, notify):
+        app.register_blueprint(module.bp)

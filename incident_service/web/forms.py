@@ -1,0 +1,148 @@
+"""Web form plumbing shared by every area: times in the firm's zone, checkbox lists, and errors beside fields.
+
+A web form is parsed by WTForms (CSRF, types), then through the same marshmallow schema as the API, so a
+rule lives in one place; the dict it yields is what the service function takes.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import marshmallow as ma
+from flask_wtf import FlaskForm
+from wtforms import SelectMultipleField, widgets
+from wtforms.fields import DateField, DateTimeLocalField, DecimalField
+from wtforms.fields.choices import SelectChoice
+
+from incident_service.database import jsonable
+from incident_service.errors import DomainError, ValidationFailed
+from incident_service.timerange import RANGE_MESSAGE, in_range
+
+# A browser's datetime-local input accepts only the "T" form, so it comes first (it is what we render).
+LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+NOT_ON_FORM = "_form"
+
+
+def _firm_zone():
+    from incident_service.api_common import registry
+
+    return registry().zone
+
+
+class ZonedDateTimeField(DateTimeLocalField):
+    """A datetime-local input read and shown in the firm's zone; ``data`` is aware, between 2000 and 2100."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("format", LOCAL_FORMATS)
+        super().__init__(*args, tz=_firm_zone, **kwargs)
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except (OverflowError, OSError) as exc:  # a time the platform cannot place in a zone
+            self.data = None
+            raise ValueError(RANGE_MESSAGE) from exc
+        if self.data is not None and not in_range(self.data.date()):
+            self.data = None
+            raise ValueError(RANGE_MESSAGE)
+
+
+class FiniteDecimalField(DecimalField):
+    """A decimal number; NaN and infinities (which no range check can compare) are refused as not a number."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError("Not a valid decimal value.")
+
+
+class DayField(DateField):
+    """A date input between 2000-01-01 and 2100-12-31."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not in_range(self.data):
+            self.data = None
+            raise ValueError(RANGE_MESSAGE)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A list of checkboxes (easier on a phone than a multi-select)."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def options(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as a select's choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def optional_int(value: Any) -> int | None:
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+def now_in_zone(now: datetime) -> datetime:
+    """A default for a datetime-local field: now, to the minute (the input shows no seconds)."""
+    return now.astimezone(_firm_zone()).replace(second=0, microsecond=0)
+
+
+def payload(form: FlaskForm, names: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """The form's values as the API would receive them (empty text → None for optional fields)."""
+    out: dict[str, Any] = {}
+    for name in names:
+        value = form[name].data
+        if isinstance(value, str):
+            value = value.strip()
+            if value == "":
+                value = None
+        if isinstance(value, datetime):
+            value = value.astimezone(UTC)
+        out[name] = jsonable(value)
+    return out
+
+
+def load(form: FlaskForm, schema: ma.Schema, names: list[str] | tuple[str, ...], *, extra: dict | None = None,
+         drop_none: bool = False) -> dict | None:
+    """Validate the form's values with the API's schema; errors go beside the fields. None when refused."""
+    data = {**payload(form, names), **(extra or {})}
+    if drop_none:
+        data = {k: v for k, v in data.items() if v is not None}
+    try:
+        loaded = schema.load(data)
+    except ma.ValidationError as exc:
+        attach_errors(form, exc.messages)
+        return None
+    # Update schemas fill in ``version`` (the record's version read); the view passes it on separately.
+    return {k: v for k, v in loaded.items() if k in names or k in (extra or {})}
+
+
+def attach_errors(form: FlaskForm, errors: dict[str, Any]) -> None:
+    """Put each message beside its field; messages about fields not on this form go to the form's top."""
+    for name, messages in (errors or {}).items():
+        if isinstance(messages, dict):  # nested (a list element): flatten to its messages
+            messages = [m for sub in messages.values() for m in (sub if isinstance(sub, list) else [sub])]
+        if isinstance(messages, str):
+            messages = [messages]
+        field = form._fields.get(name)
+        if field is not None and field.type not in ("HiddenField", "CSRFTokenField"):
+            field.errors = list(field.errors or []) + [str(m) for m in messages]
+        else:
+            form.form_errors.extend(f"{name}: {m}" if name != NOT_ON_FORM else str(m) for m in messages)
+
+
+def refuse(form: FlaskForm, error: DomainError) -> None:
+    """A domain rule refused the change: undo the session's work and show why, beside the fields."""
+    from incident_service.extensions import db
+
+    db.session.rollback()
+    attach_errors(form, error.errors)
+    if not isinstance(error, ValidationFailed) or not has_errors(form):
+        form.form_errors.insert(0, error.message)  # a conflict says what to do; field errors speak for themselves
+
+
+def has_errors(form: FlaskForm) -> bool:
+    return bool(form.form_errors) or any(f.errors for f in form)
