@@ -23,7 +23,9 @@ class Permission(str, enum.Enum):
     incident_close = "incident_close"  # close or reopen an incident
     export = "export"  # CSV/XLSX exports and printable records
     audit_read = "audit_read"  # browse and export the audit trail
-    admin_vendors = "admin_vendors"  # vendors, contracts, systems
+    admin_vendors = "admin_vendors"  # vendors, contracts, systems, the access register, ending a contract
+    duty_complete = "duty_complete"  # record that a vendor duty was done (an audit, a drill, a report), with evidence
+    access_review = "access_review"  # review a vendor's access: keep or revoke every grant
     admin_users = "admin_users"  # users, roles, tokens
     admin_policies = "admin_policies"  # reporting policies and notification channels
 
@@ -34,9 +36,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.supervisor: frozenset(_ONCALL | {Permission.deadline_waive, Permission.deadline_justify, Permission.filing_backdate,
                                           Permission.policies_change, Permission.reportability_decide,
                                           Permission.remediation_verify, Permission.awareness_correct,
-                                          Permission.incident_close, Permission.export}),
+                                          Permission.incident_close, Permission.export, Permission.duty_complete,
+                                          Permission.access_review}),
     Role.auditor: frozenset({Permission.read, Permission.export, Permission.audit_read}),
-    Role.admin: frozenset({Permission.read, Permission.admin_vendors, Permission.admin_users, Permission.admin_policies}),
+    Role.admin: frozenset({Permission.read, Permission.admin_vendors, Permission.admin_users, Permission.admin_policies,
+                           Permission.duty_complete}),
 }
 
 

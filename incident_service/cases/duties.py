@@ -7,12 +7,13 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from incident_service.database import jsonable
 from incident_service.errors import Conflict, NotFound, ValidationFailed
-from incident_service.incidents.models import Remediation, RemediationStatus
-from incident_service.reporting.duties import sync_vendor_duties
+from incident_service.incidents.models import Remediation, RemediationAction, RemediationStatus
+from incident_service.reporting.duties import sync_vendor_duties, vendors_owing_duties
 from incident_service.reporting.policy import PolicyRegistry
 from incident_service.vendors import access, termination as terminations
 from incident_service.vendors.access import AccessGrant, AccessReview, AccessReviewItem
@@ -32,6 +33,21 @@ def resync(*, session: Session, vendor_ids: list[int] | set[int], registry: Poli
     for vendor_id in sorted(set(vendor_ids)):
         sync_vendor_duties(session=session, vendor_id=vendor_id, registry=registry, now=now)
     session.commit()
+
+
+def sync_all_duties(*, session: Session, registry: PolicyRegistry, now: datetime) -> int:
+    """The engine's hourly pass: every vendor's duties brought in line (new occurrences as time passes, such as a
+    certificate entering its warning window). One vendor at a time, each committed; a vendor another engine is
+    syncing at the same moment (the occurrence's unique key) is left to that engine."""
+    synced = 0
+    for vendor_id in vendors_owing_duties(session):
+        try:
+            sync_vendor_duties(session=session, vendor_id=vendor_id, registry=registry, now=now)
+            session.commit()
+            synced += 1
+        except IntegrityError:
+            session.rollback()
+    return synced
 
 
 def _complete(session: Session, duty: VendorDuty, *, completed_at: datetime, evidence: str, findings: str | None,
@@ -63,7 +79,8 @@ def complete_duty(*, session: Session, duty_id: int, completed_at: datetime, evi
         raise Conflict("A termination completes when every item of its checklist is settled.", code="checklist")
     _complete(session, duty, completed_at=completed_at, evidence=evidence, findings=findings, actor=actor, now=now)
     for action in actions:
-        session.add(Remediation(duty_id=duty.id, status=RemediationStatus.planned, created_at=now, updated_at=now, **action))
+        session.add(Remediation(duty_id=duty.id, status=RemediationStatus.planned, created_at=now, updated_at=now,
+                                **{"action": RemediationAction.other, **action}))
     sync_vendor_duties(session=session, vendor_id=duty.vendor_id, registry=registry, now=now)
     session.commit()
     return duty
@@ -73,6 +90,15 @@ def open_duty(session: Session, *, vendor_id: int, kind: str, contract_id: int |
     """The running occurrence of a duty (not completed)."""
     stmt = sa.select(VendorDuty).where(VendorDuty.vendor_id == vendor_id, VendorDuty.kind == kind,
                                        VendorDuty.completed_at.is_(None)).order_by(VendorDuty.anchor_at.desc())
+    if contract_id is not None:
+        stmt = stmt.where(VendorDuty.contract_id == contract_id)
+    return session.scalars(stmt).first()
+
+
+def last_duty(session: Session, *, vendor_id: int, kind: str, contract_id: int | None = None) -> VendorDuty | None:
+    """The latest occurrence of a duty, completed or not."""
+    stmt = sa.select(VendorDuty).where(VendorDuty.vendor_id == vendor_id, VendorDuty.kind == kind).order_by(
+        VendorDuty.anchor_at.desc(), VendorDuty.id.desc())
     if contract_id is not None:
         stmt = stmt.where(VendorDuty.contract_id == contract_id)
     return session.scalars(stmt).first()

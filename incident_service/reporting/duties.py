@@ -245,3 +245,24 @@ def vendors_owing_duties(session: Session) -> list[int]:
         Deadline.state.in_(OPEN_STATES))
     return list(session.scalars(sa.select(Vendor.id).where(sa.or_(Vendor.is_active.is_(True), Vendor.id.in_(open_duties)))
                                 .order_by(Vendor.id)))
+
+
+def duties_query(*, now: datetime, vendor_id: int | None = None, kind: str | None = None, state: str | None = None,
+                 due_before: datetime | None = None) -> sa.Select:
+    """Vendor duties as their clocks (one deadline per occurrence, the duty and vendor joined), soonest due first."""
+    stmt = sa.select(Deadline).where(Deadline.duty_id.is_not(None)).join(VendorDuty, VendorDuty.id == Deadline.duty_id)
+    if vendor_id is not None:
+        stmt = stmt.where(VendorDuty.vendor_id == vendor_id)
+    if kind is not None:
+        stmt = stmt.where(Deadline.clock_key == kind)
+    if state == "open":
+        stmt = stmt.where(Deadline.state.in_(OPEN_STATES))
+    elif state is not None:
+        stmt = stmt.where(Deadline.in_state(DeadlineState(state), now))
+    if due_before is not None:
+        stmt = stmt.where(Deadline.due_at <= due_before)
+    return stmt.order_by(Deadline.due_at.is_(None), Deadline.due_at, Deadline.id)
+
+
+def duty_deadline(session: Session, duty_id: int) -> Deadline | None:
+    return session.scalar(sa.select(Deadline).where(Deadline.duty_id == duty_id))

@@ -145,7 +145,9 @@ class IncidentSchema(AnswerSchema):
 
 class NotificationSchema(AnswerSchema):
     id = ma.fields.Integer()
-    incident_id = ma.fields.Integer()
+    incident_id = ma.fields.Integer(allow_none=True, metadata={"description": "null for a vendor duty's clock"})
+    duty_id = ma.fields.Integer(allow_none=True, metadata={"description": "the vendor duty, when it is a duty's clock"})
+    vendor_id = ma.fields.Integer(allow_none=True)
     deadline_id = ma.fields.Integer()
     policy = ma.fields.String(attribute="policy_key")
     clock = ma.fields.String(attribute="clock_key")
@@ -162,6 +164,8 @@ class NotificationSchema(AnswerSchema):
 
 class NotificationQuerySchema(StrictSchema):
     incident_id = ma.fields.Integer()
+    vendor_id = ma.fields.Integer()
+    duty_id = ma.fields.Integer()
     stage = ma.fields.Enum(AlertStage)
     since = UTCDateTimeField()
 

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from incident_service.errors import NotFound, ValidationFailed
 from incident_service.extensions import db
@@ -135,6 +135,18 @@ def findings_of(grants: list[AccessGrant], contracts: list[Contract], today: dat
         if contract_end is not None and contract_end < today:
             found.append(_finding(FindingKind.past_contract_end, grant, contract_end))
     return sorted(found, key=lambda f: (f.since, f.grant_id, f.kind.value))
+
+
+def open_findings(session: Session, *, today: date, vendor_id: int | None = None) -> list[Finding]:
+    """The open findings of one vendor, or of every vendor (the board), in two queries."""
+    grants_stmt = sa.select(AccessGrant).where(AccessGrant.revoked_at.is_(None), AccessGrant.starts_on <= today)
+    if vendor_id is not None:
+        grants_stmt = grants_stmt.where(AccessGrant.vendor_id == vendor_id)
+    grants = list(session.scalars(grants_stmt.order_by(AccessGrant.id)))
+    vendor_ids = {g.vendor_id for g in grants}
+    contracts = list(session.scalars(sa.select(Contract).where(Contract.vendor_id.in_(vendor_ids))
+                                     .options(selectinload(Contract.covered)))) if vendor_ids else []
+    return findings_of(grants, contracts, today)
 
 
 # -- use within the vendors area (they flush; the use case commits) ------------------------------------------

@@ -24,6 +24,7 @@ TERMINATION_ITEMS = (
      "the signed confirmation's reference"),
 )
 ITEM_KEYS = tuple(key for key, *_ in TERMINATION_ITEMS)
+ITEM_TITLES = {key: (zh, en) for key, zh, en, _ in TERMINATION_ITEMS}
 
 
 class Termination(db.Model):
@@ -57,6 +58,14 @@ class TerminationItem(db.Model):
     reference: Mapped[str | None] = mapped_column(sa.String(200))  # e.g. the destruction certificate
     not_applicable: Mapped[bool] = mapped_column(default=False)
     note: Mapped[str | None] = mapped_column(sa.Text)
+
+    @property
+    def title_zh(self) -> str:
+        return ITEM_TITLES[self.key][0]
+
+    @property
+    def title_en(self) -> str:
+        return ITEM_TITLES[self.key][1]
 
 
 def get_termination(*, session: Session, contract_id: int) -> Termination:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from incident_service.api_common import registry, request_now
 from incident_service.auth.decorators import require
 from incident_service.auth.permissions import Permission
+from incident_service.cases import vendors as vendor_cases
 from incident_service.errors import DomainError
 from incident_service.extensions import db
 from incident_service.reporting.figures import clock_order, vendor_summaries
@@ -156,15 +157,15 @@ def _contract_choices(form) -> None:
 # What each admin page edits: its form, the API's schemas, the service functions, and how a record fills the form.
 ADMIN = {
     "vendors": dict(form=forms.VendorForm, fields=forms.VENDOR_FIELDS, create_schema=schemas.VendorCreateSchema,
-                    update_schema=schemas.VendorUpdateSchema, create=service.create_vendor, update=service.update_vendor,
+                    update_schema=schemas.VendorUpdateSchema, create=vendor_cases.create_vendor, update=vendor_cases.update_vendor,
                     model=Vendor, id_arg="vendor_id", values=_vendor_values, extra=_vendor_extra, choices=None,
                     noun=_l("vendor")),
     "systems": dict(form=forms.SystemForm, fields=forms.SYSTEM_FIELDS, create_schema=schemas.SystemCreateSchema,
-                    update_schema=schemas.SystemUpdateSchema, create=service.create_system, update=service.update_system,
+                    update_schema=schemas.SystemUpdateSchema, create=vendor_cases.create_system, update=vendor_cases.update_system,
                     model=System, id_arg="system_id", values=lambda s: {**{n: getattr(s, n) for n in forms.SYSTEM_FIELDS}, "version": s.version},
                     extra=None, choices=None, noun=_l("system")),
     "contracts": dict(form=forms.ContractForm, fields=forms.CONTRACT_FIELDS, create_schema=schemas.ContractCreateSchema,
-                      update_schema=schemas.ContractUpdateSchema, create=service.create_contract, update=service.update_contract,
+                      update_schema=schemas.ContractUpdateSchema, create=vendor_cases.create_contract, update=vendor_cases.update_contract,
                       model=Contract, id_arg="contract_id", values=_contract_values, extra=None, choices=_contract_choices,
                       noun=_l("contract")),
 }
@@ -188,10 +189,10 @@ def admin_edit(kind: str, record_id: int | None = None):
         if data is not None:
             try:
                 if record is None:
-                    spec["create"](session=db.session, data=data, now=request_now())
+                    spec["create"](session=db.session, data=data, registry=registry(), now=request_now())
                 else:
                     raw = (form.version.data or "").strip()
-                    spec["update"](session=db.session, data=data, now=request_now(),
+                    spec["update"](session=db.session, data=data, registry=registry(), now=request_now(),
                                    expected_version=int(raw) if raw.isdigit() and len(raw) <= 18 else None,
                                    **{spec["id_arg"]: record_id})
             except DomainError as error:
