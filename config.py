@@ -57,6 +57,8 @@ class Config:
     # How often the clock engine looks for due warnings and escalations.
     ENGINE_TICK_SECONDS = float(os.environ.get("ENGINE_TICK_SECONDS", "0.5"))
     ENGINE_BATCH_SIZE = int(os.environ.get("ENGINE_BATCH_SIZE", "500"))
+    # How often the engine brings every vendor's duties in line with the calendar (writes resync at once anyway).
+    DUTY_SYNC_MINUTES = float(os.environ.get("DUTY_SYNC_MINUTES", "60"))
     # Base URL used in links inside messages.
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     # -- delivering warnings (see README "Delivering warnings: channels, routing, outbox") --

@@ -13,11 +13,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from incident_service.cases import filings as clocks
+from incident_service.cases import duties as duty_cases
 from incident_service.cases import incidents
 from incident_service.incidents import remediation as remediations
 from incident_service.incidents.models import IncidentKind, IncidentStatus, RemediationAction, RemediationStatus
 from incident_service.reporting.policy import PolicyRegistry
 from incident_service.vendors import service as vendors
+from incident_service.vendors.access import AccessKind
+from incident_service.vendors.duties import VendorDuty
 from incident_service.vendors.models import Vendor
 
 VENDORS = [
@@ -65,6 +68,30 @@ def _parse_dates(data: dict) -> dict:
     return data
 
 
+def _vendor_duties(*, session: Session, registry: PolicyRegistry, now: datetime, v: list, systems: dict, actor: str) -> None:
+    """The vendors' duties on the clock: done on time six weeks ago, except the order-entry vendor's yearly audit
+    (overdue); and its remote support access without MFA (a finding), beside an on-site grant that is fine."""
+    today = now.astimezone(registry.zone).date()
+    duty_cases.grant_access(session=session, vendor_id=v[0].id, registry=registry, now=now, data=dict(
+        person="王工程師", system_id=systems["APP電子下單系統"].id, access=AccessKind.remote, mfa=False,
+        approved_by="資訊部 主管", starts_on=today - timedelta(days=40), note="VPN 帳號，供夜間維護"))
+    duty_cases.grant_access(session=session, vendor_id=v[4].id, registry=registry, now=now, data=dict(
+        person="陳工程師", system_id=systems["憑證驗章系統"].id, access=AccessKind.onsite, mfa=True,
+        approved_by="資訊部 主管", starts_on=today - timedelta(days=100), ends_on=today + timedelta(days=265)))
+    duty_cases.sync_all_duties(session=session, registry=registry, now=now)
+    overdue_kept = False
+    for duty in session.scalars(sa.select(VendorDuty).where(VendorDuty.completed_at.is_(None)).order_by(VendorDuty.id)).all():
+        policy = registry.duty(duty.kind)
+        if policy is None or policy.every is None or duty.kind == "access_review":
+            continue  # end dates and events keep their own clocks; the access review is done by reviewing
+        if duty.vendor_id == v[0].id and duty.kind == "annual_audit" and not overdue_kept:
+            overdue_kept = True
+            continue
+        duty_cases.complete_duty(session=session, duty_id=duty.id, completed_at=now - timedelta(days=42),
+                                 evidence=f"DEMO-{duty.kind.upper()}-{duty.vendor_id}", findings=None, actions=[],
+                                 actor=actor, registry=registry, now=now)
+
+
 def load_demo_data(*, session: Session, registry: PolicyRegistry, now: datetime) -> dict[str, int]:
     """Create the demo vendors, systems, contracts and incidents. Refuses to run on a non-empty database."""
     if session.scalar(sa.select(sa.func.count()).select_from(Vendor)):
@@ -97,6 +124,8 @@ def load_demo_data(*, session: Session, registry: PolicyRegistry, now: datetime)
         system_ids=[systems["公司官網"].id, systems["後台帳務系統"].id], availability_target=Decimal("99.95"), vendor_notify_minutes=60))
 
     actor = "demo-data"
+    _vendor_duties(session=session, registry=registry, now=now, v=v, systems=systems, actor=actor)
+
     # Case 1 (a month ago, closed): an OS update re-enabled Windows Defender Firewall's default block.
     t0 = now - timedelta(days=30, hours=3)
     firewall = incidents.open_incident(session=session, actor=actor, registry=registry, default_policies=["twse"], now=t0 + timedelta(minutes=8), data=dict(

@@ -18,6 +18,7 @@ from flask import Flask
 
 from incident_service import clock
 from incident_service.engine.audit_jobs import add_jobs as add_audit_jobs
+from incident_service.engine.duty_jobs import add_jobs as add_duty_jobs
 from incident_service.jobapp import bind_engine_app
 from incident_service.engine.lock import SingleEngineLock, lock_path_for
 from incident_service.engine.service import register_engine, run_tick, unregister_engine
@@ -49,6 +50,7 @@ def build_scheduler(app: Flask, engine_id: str, *, blocking: bool = True):
 
     add_notify_jobs(scheduler, app, engine_id)  # delivering warnings: route to the outbox, send, scan other clocks
     add_audit_jobs(scheduler, app, engine_id)  # the audit trail's hourly signed checkpoint
+    add_duty_jobs(scheduler, app, engine_id)  # vendor duties follow the calendar (hourly)
     return scheduler
 
 

@@ -266,3 +266,12 @@ def duties_query(*, now: datetime, vendor_id: int | None = None, kind: str | Non
 
 def duty_deadline(session: Session, duty_id: int) -> Deadline | None:
     return session.scalar(sa.select(Deadline).where(Deadline.duty_id == duty_id))
+
+
+BOARD_HORIZON = timedelta(days=30)
+
+
+def board_duties(session: Session, *, now: datetime, vendor_id: int | None = None, limit: int = 200) -> list[Deadline]:
+    """The board's "vendor duties": overdue, and due within 30 days (one query; duty and vendor joined)."""
+    stmt = duties_query(now=now, vendor_id=vendor_id, state="open", due_before=now + BOARD_HORIZON)
+    return list(session.scalars(stmt.where(Deadline.state.in_([DeadlineState.pending, DeadlineState.missed])).limit(limit)))

@@ -29,6 +29,7 @@ NAV = [
     (("incidents_web.report",), _l("Report an incident"), Permission.incident_write),
     (("incidents_web.incident_list",), _l("Incidents"), Permission.read),
     (("vendors_web.vendor_list",), _l("Vendors"), Permission.read),
+    (("duties_web.duty_list",), _l("Vendor duties"), Permission.read),
     (("audit.entries", "audit.trail"), _l("Audit trail"), Permission.audit_read),
 ]
 ADMIN_NAV = [

@@ -12,7 +12,9 @@ from incident_service.auth.decorators import require
 from incident_service.auth.permissions import Permission
 from incident_service.extensions import db
 from incident_service.reporting import board
+from incident_service.reporting.duties import board_duties
 from incident_service.reporting.policy import PolicyError, parse_policy
+from incident_service.vendors.access import open_findings
 from incident_service.vendors.models import Vendor
 from incident_service.web.common import undelivered_messages
 
@@ -30,7 +32,10 @@ def _filters() -> dict:
 def _board(filters: dict) -> dict:
     now = request_now()
     rows = board.board_rows(session=db.session, registry=registry(), now=now, **filters)
-    return {"rows": rows, "counts": board.band_counts(rows), "server_now": now, "undelivered": undelivered_messages()}
+    today = now.astimezone(registry().zone).date()
+    return {"rows": rows, "counts": board.band_counts(rows), "server_now": now, "undelivered": undelivered_messages(),
+            "duties": board_duties(db.session, now=now, vendor_id=filters.get("vendor_id")),
+            "findings": open_findings(db.session, today=today, vendor_id=filters.get("vendor_id"))}
 
 
 @bp.route("/board")

@@ -17,10 +17,12 @@ from incident_service.cases import vendors as vendor_cases
 from incident_service.errors import DomainError
 from incident_service.extensions import db
 from incident_service.reporting.figures import clock_order, vendor_summaries
+from incident_service.reporting.duties import duties_query
 from incident_service.reporting.history import vendor_history
 from incident_service.vendors import schemas, service
 from incident_service.web import exports
 from incident_service.web import vendor_forms as forms
+from incident_service.vendors.access import open_findings
 from incident_service.vendors.models import Contract, System, Vendor
 from incident_service.web.forms import load, refuse
 
@@ -82,7 +84,16 @@ def vendor_page(vendor_id: int):
         systems=sorted(systems.values(), key=lambda s: s.name), categories=forms.CATEGORY_LABELS,
         rows=history.incidents if history else [], page=page,
         pages=max(1, -(-history.total // HISTORY_PAGE)) if history else 1, period_args=args,
+        **_duties_and_access(vendor_id),
     ), (200 if history is not None else 422)
+
+
+def _duties_and_access(vendor_id: int) -> dict:
+    """The vendor's open duties, its held access and its open findings (three queries, whatever the counts)."""
+    now = request_now()
+    return {"duties": db.session.scalars(duties_query(now=now, vendor_id=vendor_id, state="open")).all(),
+            "findings": open_findings(db.session, vendor_id=vendor_id, today=now.astimezone(registry().zone).date()),
+            "server_now": now}
 
 
 def _export(vendor_id: int, kind: str):

@@ -173,3 +173,22 @@ def test_syncing_twice_makes_no_second_occurrence(session, registry, frozen):
     duty_cases.sync_all_duties(session=session, registry=registry, now=now)
     duty_cases.sync_all_duties(session=session, registry=registry, now=now + timedelta(hours=1))
     assert session.scalar(sa.select(sa.func.count()).select_from(VendorDuty)) == before
+
+
+def test_the_engines_hourly_pass_starts_a_certificate_warning_as_its_window_opens(app, session, registry, frozen):
+    from incident_service.engine.duty_jobs import sync_duties
+    from incident_service.jobapp import bind_engine_app
+
+    now = frozen()
+    vendor, _ = _vendor_with_contract(session, registry, now)
+    vendor_cases.update_vendor(session=session, vendor_id=vendor.id, expected_version=None, registry=registry, now=now,
+                               data={"certifications": [{"name": "ISO 27001", "expires_on": date(2027, 6, 30)}]})
+    expiry = _duty(session, vendor.id, "certification_expiry")
+    assert expiry is not None and _deadline(session, expiry).state == DeadlineState.pending
+    session.delete(_deadline(session, expiry))  # as if a failed request had left it behind
+    session.delete(expiry)
+    session.commit()
+    bind_engine_app(app)
+    assert sync_duties("engine-1") >= 1
+    again = _duty(session, vendor.id, "certification_expiry")
+    assert again is not None and _deadline(session, again).due_at is not None

@@ -43,7 +43,8 @@ def test_everything_due_during_downtime_fires_once_in_due_order_after_restart(se
 def test_scheduler_jobs_are_stored_by_reference_and_never_dropped_as_misfired(app):
     scheduler = build_scheduler(app, "e-test", blocking=False)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert {"fire_due_alerts", "heartbeat"} <= set(jobs)
+    assert {"fire_due_alerts", "heartbeat", "sync_vendor_duties"} <= set(jobs)
+    assert jobs["sync_vendor_duties"].func_ref == "incident_service.engine.duty_jobs:sync_duties"
     tick = jobs["fire_due_alerts"]
     assert tick.func_ref == "incident_service.engine.jobs:fire_due_alerts"
     assert JOB_DEFAULTS == {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
