@@ -9,6 +9,7 @@ import logging
 import uuid
 
 from flask import Flask, jsonify, render_template, request
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,16 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         log.info("refused %s %s: %s %s", request.method, request.path, error.code, error.errors or error.message)
         return error_response(error.status, error.code, error.message, error.errors)
+
+    @app.errorhandler(StaleDataError)
+    def _stale(error: StaleDataError):
+        # Another writer committed this record between our read and our UPDATE (version_id_col caught it).
+        from incident_service.extensions import db
+
+        db.session.rollback()
+        log.info("stale write refused %s %s: %s", request.method, request.path, error)
+        return error_response(409, "stale_version", "This record changed meanwhile: reload it and apply your change again.",
+                              {"version": ["stale: another change was saved first"]})
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):

@@ -4,8 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from incident_service import clock
-from incident_service.api_common import SQLCursorPage, expected_version, registry
+from incident_service.api_common import SQLCursorPage, expected_version, registry, request_now
 from incident_service.cases import vendors as vendor_cases
 from incident_service.extensions import db
 from incident_service.vendors import schemas, service
@@ -26,7 +25,7 @@ class Vendors(MethodView):
     @blp.response(201, schemas.VendorSchema)
     def post(self, data):
         """Register a vendor."""
-        return vendor_cases.create_vendor(session=db.session, registry=registry(), data=data, now=clock.now())
+        return vendor_cases.create_vendor(session=db.session, registry=registry(), data=data, now=request_now())
 
 
 @blp.route("/vendors/<int:vendor_id>")
@@ -41,7 +40,7 @@ class VendorById(MethodView):
     def patch(self, data, vendor_id):
         """Change a vendor; send the `version` you read (or If-Match)."""
         version = expected_version(data)
-        return vendor_cases.update_vendor(session=db.session, registry=registry(), vendor_id=vendor_id, data=data, expected_version=version, now=clock.now())
+        return vendor_cases.update_vendor(session=db.session, registry=registry(), vendor_id=vendor_id, data=data, expected_version=version, now=request_now())
 
 
 @blp.route("/systems")
@@ -57,7 +56,7 @@ class Systems(MethodView):
     @blp.response(201, schemas.SystemSchema)
     def post(self, data):
         """Register a system (資通系統) with its RTO and RPO."""
-        return vendor_cases.create_system(session=db.session, registry=registry(), data=data, now=clock.now())
+        return vendor_cases.create_system(session=db.session, registry=registry(), data=data, now=request_now())
 
 
 @blp.route("/systems/<int:system_id>")
@@ -72,7 +71,7 @@ class SystemById(MethodView):
     def patch(self, data, system_id):
         """Change a system; send the `version` you read (or If-Match)."""
         version = expected_version(data)
-        return vendor_cases.update_system(session=db.session, registry=registry(), system_id=system_id, data=data, expected_version=version, now=clock.now())
+        return vendor_cases.update_system(session=db.session, registry=registry(), system_id=system_id, data=data, expected_version=version, now=request_now())
 
 
 @blp.route("/contracts")
@@ -88,7 +87,7 @@ class Contracts(MethodView):
     @blp.response(201, schemas.ContractSchema)
     def post(self, data):
         """Register a contract with its service levels."""
-        return vendor_cases.create_contract(session=db.session, registry=registry(), data=data, now=clock.now())
+        return vendor_cases.create_contract(session=db.session, registry=registry(), data=data, now=request_now())
 
 
 @blp.route("/contracts/<int:contract_id>")
@@ -103,4 +102,4 @@ class ContractById(MethodView):
     def patch(self, data, contract_id):
         """Change a contract; send the `version` you read (or If-Match)."""
         version = expected_version(data)
-        return vendor_cases.update_contract(session=db.session, registry=registry(), contract_id=contract_id, data=data, expected_version=version, now=clock.now())
+        return vendor_cases.update_contract(session=db.session, registry=registry(), contract_id=contract_id, data=data, expected_version=version, now=request_now())

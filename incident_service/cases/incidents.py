@@ -71,7 +71,6 @@ def refresh_status(*, session: Session, incident: Incident, actor: str, now: dat
 def touch(incident: Incident, now: datetime) -> None:
     """The incident changed (a field, a clock, a filing): a new version for optimistic locking."""
     incident.updated_at = now
-    incident.version += 1
 
 
 def _move_clocks(session: Session, incident: Incident, registry: PolicyRegistry, before: dict, *, actor: str, now: datetime,

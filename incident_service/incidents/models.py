@@ -97,6 +97,8 @@ class Incident(db.Model):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
+    # Every UPDATE says WHERE version = <read>, and bumps it: two concurrent writers cannot both pass.
+    __mapper_args__ = {"version_id_col": version}
 
     vendor: Mapped[Vendor] = relationship(lazy="joined")
     contract: Mapped[Contract | None] = relationship()
@@ -179,6 +181,8 @@ class Remediation(db.Model):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
+    # Every UPDATE says WHERE version = <read>, and bumps it: two concurrent writers cannot both pass.
+    __mapper_args__ = {"version_id_col": version}
 
     incident: Mapped[Incident | None] = relationship(back_populates="remediations")
     duty: Mapped[VendorDuty | None] = relationship()

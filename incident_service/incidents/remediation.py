@@ -73,7 +73,6 @@ def update_remediation(*, session: Session, remediation_id: int, data: dict[str,
         done = remediation.status == RemediationStatus.done
         remediation.completed_at, remediation.completed_by = (now, actor) if done else (None, None)
     remediation.updated_at = now
-    remediation.version += 1
     record_event(session, incident_id=remediation.incident_id, actor=actor, kind="remediation", now=now,
                  summary=f"Remediation #{remediation.id} changed: " + ", ".join(sorted(changes)), changes=changes)
     session.commit()
@@ -94,7 +93,6 @@ def verify_remediation(*, session: Session, remediation_id: int, actor: str, now
     remediation.status = RemediationStatus.verified
     remediation.verified_by, remediation.verified_at = actor, now
     remediation.updated_at = now
-    remediation.version += 1
     record_event(session, incident_id=remediation.incident_id, actor=actor, kind="remediation", now=now,
                  summary=f"Remediation #{remediation.id} verified" + (f": {note}" if note else ""),
                  changes={"status": ["done", "verified"]})

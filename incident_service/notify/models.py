@@ -81,6 +81,8 @@ class Channel(db.Model):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
+    # Every UPDATE says WHERE version = <read>, and bumps it: two concurrent writers cannot both pass.
+    __mapper_args__ = {"version_id_col": version}
 
     @property
     def has_password(self) -> bool:
@@ -118,6 +120,8 @@ class RoutingRule(db.Model):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
+    # Every UPDATE says WHERE version = <read>, and bumps it: two concurrent writers cannot both pass.
+    __mapper_args__ = {"version_id_col": version}
 
     channel: Mapped[Channel | None] = relationship(lazy="joined")
 

@@ -117,7 +117,6 @@ def update_channel(*, session: Session, channel_id: int, data: dict[str, Any], n
     _check_channel(session, channel, _egress(allowed_hosts) if "url" in changed else None)
     _one_default(session, channel)
     channel.updated_at = now
-    channel.version += 1
     session.commit()
     return channel
 
@@ -191,7 +190,6 @@ def update_rule(*, session: Session, rule_id: int, data: dict[str, Any], now: da
         return rule
     _check_rule(session, rule)
     rule.updated_at = now
-    rule.version += 1
     session.commit()
     return rule
 

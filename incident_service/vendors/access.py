@@ -41,6 +41,8 @@ class AccessGrant(db.Model):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
+    # Every UPDATE says WHERE version = <read>, and bumps it: two concurrent writers cannot both pass.
+    __mapper_args__ = {"version_id_col": version}
 
     vendor: Mapped[Vendor] = relationship()
     system: Mapped[System] = relationship(lazy="joined")
@@ -189,5 +191,4 @@ def revoke_grant(grant: AccessGrant, *, actor: str, reason: str, now: datetime) 
         return False
     grant.revoked_at, grant.revoked_by, grant.revoke_reason = now, actor, reason[:500]
     grant.updated_at = now
-    grant.version += 1
     return True

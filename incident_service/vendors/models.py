@@ -36,6 +36,8 @@ class Vendor(db.Model):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
+    # Every UPDATE says WHERE version = <read>, and bumps it: two concurrent writers cannot both pass.
+    __mapper_args__ = {"version_id_col": version}
 
     certifications: Mapped[list[Certification]] = relationship(
         back_populates="vendor", cascade="all, delete-orphan", order_by="Certification.expires_on"
@@ -69,6 +71,8 @@ class System(db.Model):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
+    # Every UPDATE says WHERE version = <read>, and bumps it: two concurrent writers cannot both pass.
+    __mapper_args__ = {"version_id_col": version}
 
 
 class ContractSystem(db.Model):
@@ -105,6 +109,8 @@ class Contract(db.Model):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
+    # Every UPDATE says WHERE version = <read>, and bumps it: two concurrent writers cannot both pass.
+    __mapper_args__ = {"version_id_col": version}
 
     vendor: Mapped[Vendor] = relationship(back_populates="contracts")
     # Every reader of a contract measures against its systems: loaded with it, never one query per contract.

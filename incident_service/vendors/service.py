@@ -75,7 +75,6 @@ def update_vendor(*, session: Session, vendor_id: int, data: dict[str, Any], exp
         changes["certifications"] = ["", "replaced"]
     if changes:
         vendor.updated_at = now
-        vendor.version += 1
     session.commit()
     return vendor
 
@@ -120,7 +119,6 @@ def update_system(*, session: Session, system_id: int, data: dict[str, Any], exp
     _check_system_unique(session, data.get("name"), system_id)
     if apply_changes(system, data):
         system.updated_at = now
-        system.version += 1
     session.commit()
     return system
 
@@ -227,6 +225,5 @@ def update_contract(*, session: Session, contract_id: int, data: dict[str, Any],
             changes["covered_systems"] = ["", "replaced"]
     if changes:
         contract.updated_at = now
-        contract.version += 1
     session.commit()
     return contract

@@ -85,7 +85,6 @@ def start_termination(*, session: Session, contract: Contract, ends_on: date, re
     if contract.ends_on is None or ends_on < contract.ends_on:
         contract.ends_on = ends_on
         contract.updated_at = now
-        contract.version += 1
     termination = Termination(contract_id=contract.id, vendor_id=contract.vendor_id, ends_on=ends_on, reason=reason,
                               successor=successor, started_at=now, started_by=actor, created_at=now,
                               items=[TerminationItem(key=key, position=n) for n, key in enumerate(ITEM_KEYS)])

@@ -7,8 +7,9 @@ import json
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 
+from incident_service.api_common import registry
 from incident_service.audit.service import CSV_COLUMNS, entries_query
 from incident_service.auth.decorators import require
 from incident_service.auth.permissions import Permission
@@ -20,7 +21,7 @@ PAGE_SIZE = 50
 
 
 def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["FIRM_TIMEZONE"])
+    return registry().zone
 
 
 def _day(value: str | None) -> date | None:
