@@ -2,14 +2,23 @@
 from __future__ import annotations
 
 import logging
-
 from pathlib import Path
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, config_from_env
+from incident_service import api as api_handlers
 from incident_service import inputguard, keys
+from incident_service import models  # noqa: F401 - every model, so the metadata (and Alembic) see the whole schema
+from incident_service import web
+from incident_service.audit import recorder
+from incident_service.auth import views as auth_views
+from incident_service.commands import register
+from incident_service.errors import register_error_handlers
+from incident_service.extensions import api, csrf, db, limiter, migrate
+from incident_service.incidents.catalogues import Catalogues
+from incident_service.reporting.policy import PolicyRegistry
 
 
 def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
@@ -27,7 +36,6 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     register_policies(app)
     register_blueprints(app)
     register_commands(app)
-    from incident_service.errors import register_error_handlers
 
     register_error_handlers(app)
     inputguard.register(app)
@@ -50,24 +58,15 @@ def _trust_proxies(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from incident_service.extensions import api, csrf, db, migrate
-
     db.init_app(app)
     csrf.init_app(app)
-    from incident_service.extensions import limiter
-
     limiter.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True, compare_type=True)
     api.init_app(app)
-    # Import every model so the metadata (and Alembic) see the whole schema.
-    from incident_service import models  # noqa: F401
 
 
 def register_policies(app: Flask) -> None:
-    from incident_service.reporting.policy import PolicyRegistry
-
     app.extensions["policies"] = PolicyRegistry(app.config["POLICY_DIRS"], zone=app.config["FIRM_TIMEZONE"])
-    from incident_service.incidents.catalogues import Catalogues
 
     app.extensions["catalogues"] = Catalogues(app.config.get("MAJOR_INCIDENT_CRITERIA_FILE"))
     unknown = [p for p in app.config["DEFAULT_POLICIES"] if app.extensions["policies"].get(p) is None]
@@ -76,17 +75,11 @@ def register_policies(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from incident_service import api, web
-    from incident_service.audit import recorder
-    from incident_service.auth import views as auth_views
-
     auth_views.register(app)
-    api.register(app)  # after the auth guards: the API guard reads who is signed in
+    api_handlers.register(app)  # after the auth guards: the API guard reads who is signed in
     recorder.register(app)
     web.register(app)
 
 
 def register_commands(app: Flask) -> None:
-    from incident_service.commands import register
-
     register(app)

@@ -11,6 +11,8 @@ from incident_service.database import utc_iso
 from incident_service.errors import Conflict
 from incident_service.textcheck import text_problem
 from incident_service.timerange import RANGE_MESSAGE, in_range
+from incident_service import clock
+from incident_service.extensions import db
 
 MAX_TEXT = 10_000  # long free text (descriptions, root cause, filed report text)
 MAX_LINE = 200  # names and titles
@@ -137,14 +139,11 @@ class SQLCursorPage(Page):
     def item_count(self):
         from sqlalchemy import func, select
 
-        from incident_service.extensions import db
 
         return db.session.scalar(select(func.count()).select_from(self.collection.order_by(None).subquery()))
 
     @property
     def items(self):
-        from incident_service.extensions import db
-
         params = self.page_params
         return db.session.scalars(self.collection.offset(params.first_item).limit(params.page_size)).unique().all()
 
@@ -157,7 +156,6 @@ def request_now() -> datetime:
     """One "now" per request, so every figure in an answer is computed against the same instant."""
     from flask import has_request_context, request
 
-    from incident_service import clock
 
     if not has_request_context():
         return clock.now()

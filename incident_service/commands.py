@@ -18,6 +18,12 @@ from incident_service.audit import recorder
 from incident_service.database import rotate_encrypted_columns
 from incident_service.extensions import db
 from incident_service.keys import field_cipher, field_keys
+from incident_service.audit_commands import register as register_audit_commands
+from incident_service.auth.commands import register as register_auth_commands
+from incident_service.demo import load_demo_data
+from incident_service.auth.demo import demo_logins
+from incident_service.engine.runner import run_engine
+from incident_service.reporting.policy import PolicyError, parse_policy
 
 keys_cli = AppGroup("keys", help="The keys that encrypt stored secrets (FIELD_ENCRYPTION_KEY).")
 
@@ -43,9 +49,6 @@ def keys_rotate() -> None:
 
 
 def register(app: Flask) -> None:
-    from incident_service.audit_commands import register as register_audit_commands
-    from incident_service.auth.commands import register as register_auth_commands
-
     register_auth_commands(app)
     register_audit_commands(app)
     app.cli.add_command(keys_cli)
@@ -53,21 +56,18 @@ def register(app: Flask) -> None:
     @app.cli.command("demo-data")
     def demo_data() -> None:
         """Load the demo vendors, systems, contracts and incidents (only into an empty database)."""
-        from incident_service.demo import load_demo_data
 
         made = load_demo_data(session=db.session, registry=current_app.extensions["policies"], now=clock.now())
         if not made:
             click.echo("The database already holds vendors: demo data not loaded.")
         else:
             click.echo("Demo data loaded: " + ", ".join(f"{n} {k}" for k, n in made.items()))
-        from incident_service.auth.demo import demo_logins
 
         click.echo(demo_logins(session=db.session, now=clock.now()))
 
     @app.cli.command("scheduler")
     def scheduler() -> None:
         """Run the clock engine (APScheduler) in this process until Ctrl-C or SIGTERM."""
-        from incident_service.engine.runner import run_engine
 
         click.echo("Clock engine starting (Ctrl-C stops it).")
         run_engine(current_app._get_current_object())
@@ -76,7 +76,6 @@ def register(app: Flask) -> None:
     @click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
     def policies(path: str | None) -> None:
         """List the loaded reporting policies, or check one policy file."""
-        from incident_service.reporting.policy import PolicyError, parse_policy
 
         if path:
             try:

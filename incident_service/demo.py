@@ -12,16 +12,14 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from incident_service.cases import filings as clocks
-from incident_service.cases import duties as duty_cases
-from incident_service.cases import incidents
+from incident_service.cases import duties as duty_cases, filings as clocks, incidents
 from incident_service.incidents import remediation as remediations
 from incident_service.incidents.models import IncidentKind, IncidentStatus, RemediationAction, RemediationStatus
 from incident_service.reporting.policy import PolicyRegistry
 from incident_service.vendors import service as vendors
 from incident_service.vendors.access import AccessKind
 from incident_service.vendors.duties import VendorDuty
-from incident_service.vendors.models import Vendor
+from incident_service.vendors.models import Vendor, VendorCategory
 
 VENDORS = [
     dict(name="鼎新資訊系統股份有限公司", tax_id="22099131", category="system_development", service_location="台北市內湖區",
@@ -96,7 +94,6 @@ def load_demo_data(*, session: Session, registry: PolicyRegistry, now: datetime)
     """Create the demo vendors, systems, contracts and incidents. Refuses to run on a non-empty database."""
     if session.scalar(sa.select(sa.func.count()).select_from(Vendor)):
         return {}
-    from incident_service.vendors.models import VendorCategory
 
     made_vendors = {}
     for raw in VENDORS:

@@ -11,6 +11,7 @@ import uuid
 from flask import Flask, jsonify, render_template, request
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
+from incident_service.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +109,6 @@ def error_response(status: int, code: str, message: str, errors: dict | None = N
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(error: DomainError):
-        from incident_service.extensions import db
-
         db.session.rollback()
         log.info("refused %s %s: %s %s", request.method, request.path, error.code, error.errors or error.message)
         return error_response(error.status, error.code, error.message, error.errors)
@@ -117,7 +116,6 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(StaleDataError)
     def _stale(error: StaleDataError):
         # Another writer committed this record between our read and our UPDATE (version_id_col caught it).
-        from incident_service.extensions import db
 
         db.session.rollback()
         log.info("stale write refused %s %s: %s", request.method, request.path, error)
@@ -142,8 +140,6 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
-        from incident_service.extensions import db
-
         db.session.rollback()
         error_id = uuid.uuid4().hex[:10]
         log.exception("unexpected error %s on %s %s", error_id, request.method, request.path)

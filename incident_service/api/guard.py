@@ -28,6 +28,7 @@ from incident_service.inputguard import (
     query_errors,
     unstorable,
 )
+from incident_service.incidents.models import Incident, IncidentStatus
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,6 @@ ERROR_SCHEMA = {
 
 def _closing_or_reopening() -> Permission | None:
     """PATCH /incidents/{id} that closes the incident, or reopens a closed one, needs incident_close."""
-    from incident_service.incidents.models import Incident, IncidentStatus
 
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or "status" not in body:

@@ -13,6 +13,8 @@ from incident_service.api_common import UTCDateTimeField, request_now
 from incident_service.extensions import db
 from incident_service.notify.schemas import DeliveryHealthSchema
 from incident_service.notify.service import delivery_health
+from incident_service.engine.models import EngineHeartbeat
+from incident_service.reporting.models import AlertState, DeadlineAlert
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Service health (no login needed)")
 
@@ -34,9 +36,6 @@ class HealthSchema(ma.Schema):
 
 
 def scheduler_health(now) -> dict:
-    from incident_service.engine.models import EngineHeartbeat
-    from incident_service.reporting.models import AlertState, DeadlineAlert
-
     stale_after = current_app.config["SCHEDULER_STALE_SECONDS"]
     beats = db.session.scalars(
         sa.select(EngineHeartbeat).where(EngineHeartbeat.stopped_at.is_(None)).order_by(EngineHeartbeat.last_beat_at.desc())

@@ -31,6 +31,9 @@ from incident_service.audit import chain
 from incident_service.audit.chain import PendingEntry
 from incident_service.audit.models import AuditEntry
 from incident_service.database import EncryptedText, jsonable
+from incident_service.jobapp import current_engine_app
+from incident_service.extensions import db
+from incident_service.errors import SHORT_MESSAGES, error_response
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +65,6 @@ def who() -> tuple[str, int | None, dict | None]:
     if has_app_context():
         if current_app.config.get("AUDIT_ACTOR"):
             return current_app.config["AUDIT_ACTOR"], None, None
-        from incident_service.jobapp import current_engine_app
 
         try:
             if current_engine_app() is current_app._get_current_object():
@@ -274,7 +276,6 @@ def record_request(response: Response) -> Response:
         entry = None
     if entry is None:
         return response
-    from incident_service.extensions import db
 
     try:
         if _recently_recorded(db.session, entry):
@@ -284,7 +285,6 @@ def record_request(response: Response) -> Response:
     except Exception:  # noqa: BLE001 - an unrecorded read must not be served
         db.session.rollback()
         log.exception("audit: could not record %s %s", request.method, request.path)
-        from incident_service.errors import SHORT_MESSAGES, error_response
 
         return error_response(500, "audit_unavailable", SHORT_MESSAGES[500])
     return response

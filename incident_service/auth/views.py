@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from incident_service import clock
 from incident_service.audit import recorder
-from incident_service.auth import guards, mfa, service
+from incident_service.auth import admin, guards, mfa, service
 from incident_service.auth.decorators import require
 from incident_service.auth.forms import CodeForm, EnrolForm, LoginForm, PasswordChangeForm
 from incident_service.auth.models import User
@@ -246,7 +246,6 @@ def register(app: Flask) -> None:
         return user
 
     guards.register(app)
-    from incident_service.auth import admin
 
     app.register_blueprint(bp)
     app.register_blueprint(admin.bp)

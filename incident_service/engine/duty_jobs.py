@@ -8,14 +8,14 @@ from __future__ import annotations
 import logging
 
 from incident_service import clock
+from incident_service.cases.duties import sync_all_duties
+from incident_service.extensions import db
+from incident_service.jobapp import current_engine_app
 
 log = logging.getLogger(__name__)
 
 
 def sync_duties(engine_id: str) -> int:  # noqa: ARG001 - the engine passes its id to every job
-    from incident_service.cases.duties import sync_all_duties
-    from incident_service.extensions import db
-    from incident_service.jobapp import current_engine_app
 
     app = current_engine_app()
     with app.app_context():

@@ -8,14 +8,15 @@ from __future__ import annotations
 import logging
 
 from incident_service import clock
+from incident_service.jobapp import current_engine_app
+from incident_service.engine.service import beat, run_tick
+from incident_service.extensions import db
 
 log = logging.getLogger(__name__)
 
 
 def fire_due_alerts(engine_id: str) -> int:
     """Claim every due warning and escalation and write its notification, in due order."""
-    from incident_service.jobapp import current_engine_app
-    from incident_service.engine.service import run_tick
 
     app = current_engine_app()
     with app.app_context():
@@ -24,10 +25,6 @@ def fire_due_alerts(engine_id: str) -> int:
 
 
 def heartbeat(engine_id: str) -> None:
-    from incident_service.jobapp import current_engine_app
-    from incident_service.engine.service import beat
-    from incident_service.extensions import db
-
     app = current_engine_app()
     with app.app_context():
         beat(session=db.session, engine_id=engine_id, now=clock.now())

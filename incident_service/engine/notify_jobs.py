@@ -8,17 +8,17 @@ from __future__ import annotations
 import logging
 
 from incident_service import clock
+from incident_service.jobapp import current_engine_app
+from incident_service.extensions import db
+from incident_service.notify.delivery import deliver_due
+from incident_service.notify.settings import current_settings
+from incident_service.notify.sources import route_new_notifications, scan_sources as scan
 
 log = logging.getLogger(__name__)
 
 
 def route_and_deliver(engine_id: str) -> int:
     """Route new warnings and escalations to the outbox, then send every message that is due."""
-    from incident_service.jobapp import current_engine_app
-    from incident_service.extensions import db
-    from incident_service.notify.delivery import deliver_due
-    from incident_service.notify.settings import current_settings
-    from incident_service.notify.sources import route_new_notifications
 
     app = current_engine_app()
     with app.app_context():
@@ -36,10 +36,6 @@ def route_and_deliver(engine_id: str) -> int:
 
 def scan_sources(engine_id: str) -> int:  # noqa: ARG001 - the engine passes its id to every job
     """Record overdue remediations, breached vendor duties and expiring contracts and certifications."""
-    from incident_service.jobapp import current_engine_app
-    from incident_service.extensions import db
-    from incident_service.notify.settings import current_settings
-    from incident_service.notify.sources import scan_sources as scan
 
     app = current_engine_app()
     with app.app_context():

@@ -23,6 +23,7 @@ from incident_service.jobapp import bind_engine_app
 from incident_service.engine.lock import SingleEngineLock, lock_path_for
 from incident_service.engine.service import register_engine, run_tick, unregister_engine
 from incident_service.extensions import db
+from incident_service.engine.notify_jobs import add_jobs as add_notify_jobs
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,6 @@ def build_scheduler(app: Flask, engine_id: str, *, blocking: bool = True):
         "incident_service.engine.jobs:heartbeat", "interval", seconds=5, id="heartbeat",
         kwargs={"engine_id": engine_id}, replace_existing=True,
     )
-    from incident_service.engine.notify_jobs import add_jobs as add_notify_jobs
 
     add_notify_jobs(scheduler, app, engine_id)  # delivering warnings: route to the outbox, send, scan other clocks
     add_audit_jobs(scheduler, app, engine_id)  # the audit trail's hourly signed checkpoint

@@ -16,6 +16,7 @@ from incident_service.api_common import (
     request_now,
 )
 from incident_service.incidents.models import IncidentKind, IncidentStatus, RemediationAction, RemediationStatus
+from incident_service.incidents.remediation import is_overdue
 
 
 def Severity(**kw) -> ma.fields.Integer:
@@ -145,8 +146,6 @@ class RemediationSchema(AnswerSchema):
     version = ma.fields.Integer()
 
     def _overdue(self, remediation):
-        from incident_service.incidents.remediation import is_overdue
-
         return is_overdue(remediation, request_now())
 
 

@@ -29,6 +29,7 @@ from incident_service.notify.models import (
     RoutingRule,
     TargetKind,
 )
+from incident_service.api_common import check_version
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 SECRET_FIELDS = ("smtp_password", "secret", "url")  # write-only: left out (or empty on a page) keeps what is stored
@@ -102,7 +103,6 @@ def create_channel(*, session: Session, data: dict[str, Any], now: datetime,
 def update_channel(*, session: Session, channel_id: int, data: dict[str, Any], now: datetime,
                    expected_version: int | None = None, allowed_hosts: tuple[str, ...] | None = None) -> Channel:
     """Change a channel; a secret left out is kept (secrets are write-only)."""
-    from incident_service.api_common import check_version
 
     channel = get_channel(session=session, channel_id=channel_id)
     check_version(channel, expected_version)
@@ -182,7 +182,6 @@ def create_rule(*, session: Session, data: dict[str, Any], now: datetime) -> Rou
 
 def update_rule(*, session: Session, rule_id: int, data: dict[str, Any], now: datetime,
                 expected_version: int | None = None) -> RoutingRule:
-    from incident_service.api_common import check_version
 
     rule = get_rule(session=session, rule_id=rule_id)
     check_version(rule, expected_version)

@@ -17,6 +17,8 @@ from wtforms.fields.choices import SelectChoice
 from incident_service.database import jsonable
 from incident_service.errors import DomainError, ValidationFailed
 from incident_service.timerange import RANGE_MESSAGE, in_range
+from incident_service.api_common import registry
+from incident_service.extensions import db
 
 # A browser's datetime-local input accepts only the "T" form, so it comes first (it is what we render).
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
@@ -24,8 +26,6 @@ NOT_ON_FORM = "_form"
 
 
 def _firm_zone():
-    from incident_service.api_common import registry
-
     return registry().zone
 
 
@@ -136,7 +136,6 @@ def attach_errors(form: FlaskForm, errors: dict[str, Any]) -> None:
 
 def refuse(form: FlaskForm, error: DomainError) -> None:
     """A domain rule refused the change: undo the session's work and show why, beside the fields."""
-    from incident_service.extensions import db
 
     db.session.rollback()
     attach_errors(form, error.errors)
