@@ -23,7 +23,7 @@ from incident_service.vendors.duties import VendorDuty
 from incident_service.vendors.models import Contract, ContractSystem, System, Vendor
 from incident_service.vendors.termination import Termination
 from incident_service.web import duty_forms as forms
-from incident_service.web.forms import load, now_in_zone, options, refuse
+from incident_service.web.forms import now_in_zone, options, submit
 
 bp = Blueprint("duties_web", __name__)
 LIST_LIMIT = 500
@@ -66,20 +66,16 @@ def duty_page(duty_id: int):
     if request.method == "POST":
         if not _may(Permission.duty_complete):
             abort(403)
-        if form.validate_on_submit():
-            action = {"title": form.action_title.data, "owner": form.action_owner.data,
-                      "due_on": form.action_due_on.data.isoformat() if form.action_due_on.data else None}
-            actions = [action] if any(action.values()) else []
-            data = load(form, schemas.CompletionSchema(), forms.COMPLETION_FIELDS, extra={"actions": actions})
-            if data is not None:
-                try:
-                    cases.complete_duty(session=db.session, duty_id=duty_id, actor=actor()[0], registry=registry(),
-                                        now=request_now(), **data)
-                except DomainError as error:
-                    refuse(form, error)
-                else:
-                    flash(_("Recorded: the duty is done and its next occurrence is on the clock."), "success")
-                    return redirect(url_for(".duty_page", duty_id=duty_id))
+        action = {"title": form.action_title.data, "owner": form.action_owner.data,
+                  "due_on": form.action_due_on.data.isoformat() if form.action_due_on.data else None}
+        done = submit(form, schemas.CompletionSchema(), forms.COMPLETION_FIELDS,
+                      lambda data: cases.complete_duty(session=db.session, duty_id=duty_id, actor=actor()[0],
+                                                       registry=registry(), now=request_now(), **data),
+                      extra={"actions": [action] if any(action.values()) else []},
+                      done=_("Recorded: the duty is done and its next occurrence is on the clock."),
+                      then=url_for(".duty_page", duty_id=duty_id))
+        if done:
+            return done
     history = db.session.scalars(sa.select(VendorDuty).where(VendorDuty.kind == duty.kind,
                                                              VendorDuty.subject_ref == duty.subject_ref)
                                  .order_by(VendorDuty.anchor_at.desc())).all()
@@ -134,17 +130,11 @@ def grant_access(vendor_id: int):
     vendor = _vendor_or_404(vendor_id)
     form = forms.GrantForm()
     _system_choices(form, vendor_id)
-    if form.validate_on_submit():
-        data = load(form, schemas.AccessGrantCreateSchema(), forms.GRANT_FIELDS, drop_none=True)
-        if data is not None:
-            try:
-                cases.grant_access(session=db.session, vendor_id=vendor_id, data=data, registry=registry(), now=request_now())
-            except DomainError as error:
-                refuse(form, error)
-            else:
-                flash(_("Access recorded."), "success")
-                return redirect(url_for(".access_page", vendor_id=vendor_id))
-    return _access_page(vendor, grant_form=form, status=422)
+    done = submit(form, schemas.AccessGrantCreateSchema(), forms.GRANT_FIELDS, drop_none=True,
+                  action=lambda data: cases.grant_access(session=db.session, vendor_id=vendor_id, data=data,
+                                                         registry=registry(), now=request_now()),
+                  done=_("Access recorded."), then=url_for(".access_page", vendor_id=vendor_id))
+    return done or _access_page(vendor, grant_form=form, status=422)
 
 
 @bp.post("/access-grants/<int:grant_id>/revoke")
@@ -174,21 +164,14 @@ def revoke_access(grant_id: int):
 def review_access(vendor_id: int):
     vendor = _vendor_or_404(vendor_id)
     form = forms.ReviewForm()
-    if form.validate_on_submit():
-        decisions = [{"grant_id": int(name.removeprefix("grant-")), "keep": value == "keep"}
-                     for name, value in request.form.items()
-                     if name.startswith("grant-") and name[6:].isdigit() and len(name) < 20 and value in ("keep", "revoke")]
-        data = load(form, schemas.AccessReviewCreateSchema(), ("reviewed_at", "note"), extra={"decisions": decisions})
-        if data is not None:
-            try:
-                cases.review_access(session=db.session, vendor_id=vendor_id, actor=actor()[0], registry=registry(),
-                                    now=request_now(), **data)
-            except DomainError as error:
-                refuse(form, error)
-            else:
-                flash(_("Access review recorded."), "success")
-                return redirect(url_for(".access_page", vendor_id=vendor_id))
-    return _access_page(vendor, review_form=form, status=422)
+    decisions = [{"grant_id": int(name.removeprefix("grant-")), "keep": value == "keep"}
+                 for name, value in request.form.items()
+                 if name.startswith("grant-") and name[6:].isdigit() and len(name) < 20 and value in ("keep", "revoke")]
+    done = submit(form, schemas.AccessReviewCreateSchema(), ("reviewed_at", "note"), extra={"decisions": decisions},
+                  action=lambda data: cases.review_access(session=db.session, vendor_id=vendor_id, actor=actor()[0],
+                                                          registry=registry(), now=request_now(), **data),
+                  done=_("Access review recorded."), then=url_for(".access_page", vendor_id=vendor_id))
+    return done or _access_page(vendor, review_form=form, status=422)
 
 
 # -- ending a contract -------------------------------------------------------------------------------------------
@@ -220,18 +203,12 @@ def termination_page(contract_id: int):
     if not _may(Permission.admin_vendors):
         abort(403)
     form = forms.TerminationForm()
-    if form.validate_on_submit():
-        data = load(form, schemas.TerminationCreateSchema(), forms.TERMINATION_FIELDS)
-        if data is not None:
-            try:
-                cases.terminate_contract(session=db.session, contract_id=contract_id, actor=actor()[0],
-                                         registry=registry(), now=request_now(), **data)
-            except DomainError as error:
-                refuse(form, error)
-            else:
-                flash(_("The contract is being ended: its checklist is on the clock."), "success")
-                return redirect(url_for(".termination_page", contract_id=contract_id))
-    return _termination_page(contract, form=form, status=422)
+    done = submit(form, schemas.TerminationCreateSchema(), forms.TERMINATION_FIELDS,
+                  action=lambda data: cases.terminate_contract(session=db.session, contract_id=contract_id,
+                                                               actor=actor()[0], registry=registry(), now=request_now(), **data),
+                  done=_("The contract is being ended: its checklist is on the clock."),
+                  then=url_for(".termination_page", contract_id=contract_id))
+    return done or _termination_page(contract, form=form, status=422)
 
 
 @bp.post("/contracts/<int:contract_id>/termination/items/<key>")
@@ -239,15 +216,9 @@ def termination_page(contract_id: int):
 def settle_item(contract_id: int, key: str):
     contract = _contract_or_404(contract_id)
     form = forms.ItemForm()
-    if form.validate_on_submit():
-        data = load(form, schemas.TerminationItemUpdateSchema(), forms.ITEM_FIELDS)
-        if data is not None:
-            try:
-                cases.settle_termination_item(session=db.session, contract_id=contract_id, key=key[:40],
-                                              actor=actor()[0], registry=registry(), now=request_now(), **data)
-            except DomainError as error:
-                refuse(form, error)
-            else:
-                flash(_("Checklist item settled."), "success")
-                return redirect(url_for(".termination_page", contract_id=contract_id))
-    return _termination_page(contract, item_form=form, item_key=key, status=422)
+    done = submit(form, schemas.TerminationItemUpdateSchema(), forms.ITEM_FIELDS,
+                  action=lambda data: cases.settle_termination_item(session=db.session, contract_id=contract_id,
+                                                                    key=key[:40], actor=actor()[0], registry=registry(),
+                                                                    now=request_now(), **data),
+                  done=_("Checklist item settled."), then=url_for(".termination_page", contract_id=contract_id))
+    return done or _termination_page(contract, item_form=form, item_key=key, status=422)

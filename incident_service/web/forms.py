@@ -6,9 +6,11 @@ rule lives in one place; the dict it yields is what the service function takes.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
+from flask import flash, redirect
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, widgets
 from wtforms.fields import DateField, DateTimeLocalField, DecimalField
@@ -145,3 +147,22 @@ def refuse(form: FlaskForm, error: DomainError) -> None:
 
 def has_errors(form: FlaskForm) -> bool:
     return bool(form.form_errors) or any(f.errors for f in form)
+
+
+def submit(form: FlaskForm, schema: ma.Schema, names: list[str] | tuple[str, ...], action: Callable[[dict], Any], *,
+           done: str, then: str, extra: dict | None = None, drop_none: bool = False):
+    """The one path of a web form that writes: CSRF and types (WTForms), the API's schema, the use case, then a flash
+    and a redirect. None when anything refused it: the errors are on the form, the session rolled back, and the
+    view re-renders the form with its input kept (status 422)."""
+    if not form.validate_on_submit():
+        return None
+    data = load(form, schema, names, extra=extra, drop_none=drop_none)
+    if data is None:
+        return None
+    try:
+        action(data)
+    except DomainError as error:
+        refuse(form, error)
+        return None
+    flash(done, "success")
+    return redirect(then)
