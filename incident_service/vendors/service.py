@@ -48,7 +48,15 @@ def _check_vendor_unique(session: Session, data: dict, vendor_id: int | None = N
 
 
 def _set_certifications(vendor: Vendor, certifications: list[dict]) -> None:
-    vendor.certifications = [Certification(name=c["name"], expires_on=c.get("expires_on")) for c in certifications]
+    """The vendor's certifications as given. One already held (same name) keeps its row, so the duties that watch
+    its expiry keep following the same certificate; a renewal is a new end date on it."""
+    held = {c.name: c for c in vendor.certifications}
+    kept = []
+    for given in certifications:
+        cert = held.pop(given["name"], None) or Certification(name=given["name"])
+        cert.expires_on = given.get("expires_on")
+        kept.append(cert)
+    vendor.certifications = kept
 
 
 def create_vendor(*, session: Session, data: dict[str, Any], now: datetime) -> Vendor:

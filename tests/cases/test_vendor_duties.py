@@ -192,3 +192,21 @@ def test_the_engines_hourly_pass_starts_a_certificate_warning_as_its_window_open
     assert sync_duties("engine-1") >= 1
     again = _duty(session, vendor.id, "certification_expiry")
     assert again is not None and _deadline(session, again).due_at is not None
+
+
+def test_editing_a_vendor_keeps_its_certificate_duty_and_a_renewal_moves_it(session, registry, frozen):
+    now = frozen()
+    vendor, _ = _vendor_with_contract(session, registry, now)
+    certs = [{"name": "ISO 27001", "expires_on": date(2027, 6, 30)}]
+    vendor_cases.update_vendor(session=session, vendor_id=vendor.id, expected_version=None, registry=registry, now=now,
+                               data={"certifications": certs})
+    first = _duty(session, vendor.id, "certification_expiry")
+    vendor_cases.update_vendor(session=session, vendor_id=vendor.id, expected_version=None, registry=registry, now=now,
+                               data={"notes": "edited", "certifications": certs})
+    assert _duty(session, vendor.id, "certification_expiry").id == first.id, "an unrelated edit changes nothing"
+    vendor_cases.update_vendor(session=session, vendor_id=vendor.id, expected_version=None, registry=registry, now=now,
+                               data={"certifications": [{"name": "ISO 27001", "expires_on": date(2028, 6, 30)}]})
+    renewed = _duty(session, vendor.id, "certification_expiry")
+    assert renewed.id != first.id and renewed.certification_id == first.certification_id
+    assert _deadline(session, renewed).due_at > _deadline(session, first).due_at
+    assert _deadline(session, first).state == DeadlineState.withdrawn
