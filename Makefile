@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-test bench-clock bench-pages bench-notify bench-http chromium translations clean
+.PHONY: run test install install-test bench-clock bench-pages bench-notify bench-http chromium pdf-libraries translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 ## make run: set up, migrate the SQLite database, load demo data once, serve web + API + clock engine.
-run: install
+run: install pdf-libraries
 	@mkdir -p instance
 	$(BIN)/flask db upgrade
 	MFA_REQUIRED=0 $(BIN)/flask demo-data
@@ -36,6 +36,16 @@ chromium:
 		else echo "The browser tests need Chromium: run 'sudo apt-get install chromium fonts-wqy-zenhei' (Debian/Ubuntu)." >&2; exit 1; fi; \
 	fi
 
+## The auditor's pack renders PDFs with WeasyPrint: Pango and a CJK font from Debian. Without them (and not root to
+## install them) `make run` still serves, and the pack answers 503 pdf_unavailable; `make test` needs them.
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-wqy-zenhei
+pdf-libraries:
+	@if ! ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || [ ! -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]; then \
+		if [ "$$(id -u)" = "0" ]; then apt-get update -q && apt-get install -y -q $(PDF_PACKAGES); \
+		else echo "PDFs in the auditor's pack need Pango and a CJK font: run 'sudo apt-get install $(PDF_PACKAGES)' (Debian/Ubuntu)." >&2; \
+			if [ -n "$(NEED_PDF)" ]; then exit 1; fi; fi; \
+	fi
+
 ## make translations: collect the pages' messages, merge them into the zh-TW catalogue, compile it (the .mo is committed).
 translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o incident_service/translations/messages.pot .
@@ -45,6 +55,7 @@ translations: install
 ## make test: the whole suite on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set.
 ## Both cores (pytest-xdist: each worker gets its own database beside TEST_DATABASE_URL), and the layers checked.
 test: install-test chromium
+	@$(MAKE) --no-print-directory pdf-libraries NEED_PDF=1
 	@echo "== import layers (import-linter) =="
 	$(BIN)/lint-imports
 	@echo "== test suite on SQLite =="
