@@ -48,6 +48,8 @@ class Config:
     FILING_BACKDATE_MINUTES = int(os.environ.get("FILING_BACKDATE_MINUTES", "60"))
     # The firm's criteria for a major security incident (a TOML file); default: the shipped list.
     MAJOR_INCIDENT_CRITERIA_FILE = os.environ.get("MAJOR_INCIDENT_CRITERIA_FILE") or None
+    # The exchange's trading calendar (a TOML file): no vendor change inside a session; default: the shipped one.
+    TRADING_CALENDAR_FILE = os.environ.get("TRADING_CALENDAR_FILE") or None
     # What every draft report states: the firm, who the regulator calls, and the line investors call.
     FIRM_NAME = os.environ.get("FIRM_NAME", "本公司")
     REPORTING_CONTACT = os.environ.get("REPORTING_CONTACT", "")

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from incident_service.database import empty_database
 from incident_service.reporting.policy import INCIDENT_EVENTS
+from incident_service.vendors.catalogues import load_clauses
 
 VENDORS = 20
 SYSTEMS = 10
@@ -38,6 +39,7 @@ CHUNK = 2_000
 ONCALL = ("oncall-chen", "oncall-lin", "oncall-wang")
 SUPERVISORS = ("supervisor-huang", "supervisor-tsai")
 CATEGORIES = ("system_development", "operations", "cloud", "consulting_training")
+BASIC_CLAUSES = [c.key for c in sorted((c for c in load_clauses().clauses if c.basic), key=lambda c: c.basic)]
 SYSTEM_NAMES = ("APP電子下單系統", "憑證驗章系統", "行情報價系統", "網路下單系統", "後台帳務系統", "公司官網",
                 "客戶關係管理系統", "電子對帳單系統", "內部郵件系統", "人事薪資系統")
 REMEDIATION_TITLES = {
@@ -174,8 +176,11 @@ class _DataSet:
                    availability_target=rng.choice((Decimal("99.9"), Decimal("99.95"), Decimal("99.5"))),
                    vendor_notify_minutes=rng.choice((10, 15, 30, 60)), penalty_terms="每超過 RTO 1 小時扣當月維護費 5%",
                    audit_right=True, subcontracting_allowed=vendor_id % 3 == 0,
-                   basic_clauses=list(range(1, 18)) if vendor_id % 4 else [1, 2, 3, 5, 8, 13],
                    created_at=created, updated_at=created, version=1)
+        for number, key in enumerate(BASIC_CLAUSES, start=1):
+            if vendor_id % 4 or number in (1, 2, 3, 5, 8, 13):
+                self.writer.add("contract_clauses", contract_id=contract_id, clause_key=key, status="present",
+                                section=f"第{number}條", note=None)
         for system_id in covered:
             own = system_id % 2 == 0  # the contract sets its own RTO/RPO for some systems
             self.writer.add("contract_systems", contract_id=contract_id, system_id=system_id,

@@ -41,6 +41,7 @@ def _fill(app, db, n_incidents: int, now: datetime) -> dict:
     """Reference data through the services; the incidents and their deadlines as bulk rows (Core inserts)."""
     from incident_service.incidents.models import Incident, Remediation, incident_systems
     from incident_service.reporting.models import Deadline
+    from incident_service.api_common import vendor_catalogues
     from incident_service.vendors import service as vendors
 
     rng = random.Random(7)
@@ -53,7 +54,8 @@ def _fill(app, db, n_incidents: int, now: datetime) -> dict:
         vendor = vendors.create_vendor(session=db.session, data={"name": f"廠商 {n}", "category": "operations"}, now=now)
         contract = vendors.create_contract(session=db.session, data={
             "vendor_id": vendor.id, "reference": f"C-{n}", "title": "維運", "starts_on": date(2024, 1, 1),
-            "system_ids": system_ids[:3], "availability_target": "99.9", "vendor_notify_minutes": 30}, now=now)
+            "system_ids": system_ids[:3], "availability_target": "99.9", "vendor_notify_minutes": 30},
+            catalogue=vendor_catalogues().clauses, now=now)
         vendor_ids.append(vendor.id)
         contract_of[vendor.id] = contract.id
 

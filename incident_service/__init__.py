@@ -18,6 +18,7 @@ from incident_service.commands import register
 from incident_service.errors import register_error_handlers
 from incident_service.extensions import api, csrf, db, limiter, migrate
 from incident_service.incidents.catalogues import Catalogues
+from incident_service.vendors.catalogues import VendorCatalogues
 from incident_service.reporting.policy import PolicyRegistry
 
 
@@ -69,6 +70,7 @@ def register_policies(app: Flask) -> None:
     app.extensions["policies"] = PolicyRegistry(app.config["POLICY_DIRS"], zone=app.config["FIRM_TIMEZONE"])
 
     app.extensions["catalogues"] = Catalogues(app.config.get("MAJOR_INCIDENT_CRITERIA_FILE"))
+    app.extensions["vendor_catalogues"] = VendorCatalogues(app.config.get("TRADING_CALENDAR_FILE"))
     unknown = [p for p in app.config["DEFAULT_POLICIES"] if app.extensions["policies"].get(p) is None]
     if unknown:
         raise RuntimeError(f"DEFAULT_POLICIES names unknown policies: {', '.join(unknown)}")

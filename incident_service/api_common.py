@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import marshmallow as ma
-from flask import request
+from flask import current_app, g, has_request_context, request
 from flask_smorest import Page
+from sqlalchemy import func, select
 
 from incident_service.database import utc_iso
 from incident_service.errors import Conflict
@@ -137,9 +138,6 @@ class SQLCursorPage(Page):
 
     @property
     def item_count(self):
-        from sqlalchemy import func, select
-
-
         return db.session.scalar(select(func.count()).select_from(self.collection.order_by(None).subquery()))
 
     @property
@@ -154,9 +152,6 @@ def now_utc_iso(value: datetime) -> str:
 
 def request_now() -> datetime:
     """One "now" per request, so every figure in an answer is computed against the same instant."""
-    from flask import has_request_context, request
-
-
     if not has_request_context():
         return clock.now()
     # Kept on the request itself, not on g: g outlives a request when an app context was already pushed.
@@ -167,20 +162,19 @@ def request_now() -> datetime:
 
 def actor() -> tuple[str, int | None]:
     """Who is acting in this request: (name for the record, user id). Set by the auth layer."""
-    from flask import g
-
     return getattr(g, "actor_name", "anonymous"), getattr(g, "actor_id", None)
 
 
 def registry():
     """The reporting policies loaded at start-up."""
-    from flask import current_app
-
     return current_app.extensions["policies"]
 
 
 def catalogues():
     """The severity scale and major-incident criteria loaded at start-up."""
-    from flask import current_app
-
     return current_app.extensions["catalogues"]
+
+
+def vendor_catalogues():
+    """The contract clauses, the outsourcing checklist and the trading calendar loaded at start-up."""
+    return current_app.extensions["vendor_catalogues"]

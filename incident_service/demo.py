@@ -12,6 +12,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from incident_service.api_common import vendor_catalogues
 from incident_service.cases import duties as duty_cases, filings as clocks, incidents
 from incident_service.incidents import remediation as remediations
 from incident_service.incidents.models import IncidentKind, IncidentStatus, RemediationAction, RemediationStatus
@@ -102,21 +103,27 @@ def load_demo_data(*, session: Session, registry: PolicyRegistry, now: datetime)
         made_vendors[raw["name"]] = vendors.create_vendor(session=session, data=data, now=now)
     systems = {s["name"]: vendors.create_system(session=session, data=dict(s), now=now) for s in SYSTEMS}
     v = list(made_vendors.values())
-    app_contract = vendors.create_contract(session=session, now=now, data=dict(
+    clauses = vendor_catalogues().clauses
+    app_contract = vendors.create_contract(session=session, now=now, catalogue=clauses, data=dict(
         vendor_id=v[0].id, reference="IT-2025-017", title="APP電子下單系統維護合約", scope="中台下單主機與 APP 之維護、更新與 7x24 支援",
         starts_on=date(2025, 1, 1), ends_on=date(2027, 12, 31), system_ids=[systems["APP電子下單系統"].id],
         availability_target=Decimal("99.9"), vendor_notify_minutes=30, penalty_terms="每超過 RTO 1 小時扣當月維護費 5%",
-        audit_right=True, subcontracting_allowed=False, basic_clauses=list(range(1, 18))))
-    ca_contract = vendors.create_contract(session=session, now=now, data=dict(
+        audit_right=True, subcontracting_allowed=False,
+        clauses=[{"key": c.key, "status": "present", "section": f"第{c.basic}條"} for c in clauses.clauses if c.basic]
+        + [{"key": "no_updates_in_market_hours", "status": "present", "section": "附件二 第3點"},
+           {"key": "subcontractors_named", "status": "present", "section": "附件三"}]))
+    ca_contract = vendors.create_contract(session=session, now=now, catalogue=clauses, data=dict(
         vendor_id=v[4].id, reference="CA-2024-003", title="憑證驗章服務合約", scope="憑證伺服器、驗章服務與資料庫連線元件",
         starts_on=date(2024, 7, 1), ends_on=date(2027, 6, 30), system_ids=[systems["憑證驗章系統"].id],
         service_levels=[{"system_id": systems["憑證驗章系統"].id, "rto_minutes": 60, "rpo_minutes": 5}],
         availability_target=Decimal("99.95"), vendor_notify_minutes=15, audit_right=True, subcontracting_allowed=True,
-        basic_clauses=[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 15, 17]))
-    vendors.create_contract(session=session, now=now, data=dict(
+        clauses=[{"key": c.key, "status": "present", "section": f"第{c.basic}條"}
+                 for c in clauses.clauses if c.basic in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 15, 17)]
+        + [{"key": "warranty", "status": "absent"}, {"key": "third_party_components", "status": "absent"}]))
+    vendors.create_contract(session=session, now=now, catalogue=clauses, data=dict(
         vendor_id=v[2].id, reference="NW-2025-101", title="行情專線與網路維運", starts_on=date(2025, 3, 1), ends_on=date(2026, 2, 28),
         system_ids=[systems["行情報價系統"].id], availability_target=Decimal("99.99"), vendor_notify_minutes=10, audit_right=True))
-    vendors.create_contract(session=session, now=now, data=dict(
+    vendors.create_contract(session=session, now=now, catalogue=clauses, data=dict(
         vendor_id=v[5].id, reference="CLD-2025-002", title="雲端主機代管", starts_on=date(2025, 6, 1), ends_on=None,
         system_ids=[systems["公司官網"].id, systems["後台帳務系統"].id], availability_target=Decimal("99.95"), vendor_notify_minutes=60))
 

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 from incident_service.cases import incidents
 from incident_service.incidents.models import IncidentKind
+from incident_service.api_common import vendor_catalogues
 from incident_service.vendors import service as vendors
 from incident_service.vendors.models import VendorCategory
 
@@ -30,7 +31,7 @@ def system(session, now, **kw):
 def contract(session, now, vendor_id, system_ids=(), **kw):
     data = {"vendor_id": vendor_id, "reference": f"C-{_n()}", "title": "Maintenance", "starts_on": date(2025, 1, 1),
             "system_ids": list(system_ids), **kw}
-    return vendors.create_contract(session=session, data=data, now=now)
+    return vendors.create_contract(session=session, data=data, catalogue=vendor_catalogues().clauses, now=now)
 
 
 def incident(session, registry, now, *, vendor_id=None, aware_at=None, policies=None, **kw):

@@ -4,6 +4,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import current_app
 from flask_migrate import upgrade
 
 from incident_service.database import empty_database
@@ -53,3 +55,30 @@ def test_the_record_rules_migration_keeps_legacy_data_honest(app):
         known, day = conn.execute(sa.text("SELECT impact_known_at, aware_on FROM incidents WHERE id = 1")).one()
         assert known is not None and str(known).startswith("2026-11-01 01:00")
         assert str(day) == "2026-11-01"  # 09:00 in Taipei
+
+
+def _before(revision: str) -> str:
+    script = ScriptDirectory(current_app.extensions["migrate"].directory)
+    return script.get_revision(revision).down_revision
+
+
+def test_the_vendor_lifecycle_migration_names_the_basic_clauses_a_contract_held(app):
+    """A contract that listed basic clauses by number holds them afterwards as named clauses, recorded present."""
+    empty_database(db)
+    upgrade(revision=_before("903cc948f27d"))
+    now = "2026-11-02 00:00:00"
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO vendors (id, name, category, subcontractors, is_active, created_at, updated_at, version) "
+                             "VALUES (1, 'V', 'operations', '[]', true, :t, :t, 1)"), {"t": now})
+        conn.execute(sa.text(
+            "INSERT INTO contracts (id, vendor_id, reference, title, starts_on, audit_right, subcontracting_allowed, "
+            "basic_clauses, created_at, updated_at, version) VALUES "
+            "(1, 1, 'C-1', 'x', '2025-01-01', true, false, :all, :t, :t, 1), "
+            "(2, 1, 'C-2', 'y', '2025-01-01', false, false, :some, :t, :t, 1)"),
+            {"all": "[1, 7, 8, 17]", "some": "[]", "t": now})
+    upgrade()
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT contract_id, clause_key, status FROM contract_clauses "
+                                    "ORDER BY contract_id, clause_key")).all()
+    assert [tuple(r) for r in rows] == [(1, "audit_right", "present"), (1, "incident_notification", "present"),
+                                        (1, "rights_responsibilities", "present"), (1, "term", "present")]

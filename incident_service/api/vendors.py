@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from incident_service.api_common import SQLCursorPage, expected_version, registry, request_now
+from incident_service.api_common import SQLCursorPage, expected_version, registry, request_now, vendor_catalogues
 from incident_service.cases import vendors as vendor_cases
 from incident_service.extensions import db
 from incident_service.vendors import schemas, service
@@ -87,7 +87,8 @@ class Contracts(MethodView):
     @blp.response(201, schemas.ContractSchema)
     def post(self, data):
         """Register a contract with its service levels."""
-        return vendor_cases.create_contract(session=db.session, registry=registry(), data=data, now=request_now())
+        return vendor_cases.create_contract(session=db.session, registry=registry(), clauses=vendor_catalogues().clauses,
+                                            data=data, now=request_now())
 
 
 @blp.route("/contracts/<int:contract_id>")
@@ -102,4 +103,5 @@ class ContractById(MethodView):
     def patch(self, data, contract_id):
         """Change a contract; send the `version` you read (or If-Match)."""
         version = expected_version(data)
-        return vendor_cases.update_contract(session=db.session, registry=registry(), contract_id=contract_id, data=data, expected_version=version, now=request_now())
+        return vendor_cases.update_contract(session=db.session, registry=registry(), clauses=vendor_catalogues().clauses,
+                                            contract_id=contract_id, data=data, expected_version=version, now=request_now())

@@ -26,21 +26,28 @@ class Permission(str, enum.Enum):
     admin_vendors = "admin_vendors"  # vendors, contracts, systems, the access register, ending a contract
     duty_complete = "duty_complete"  # record that a vendor duty was done (an audit, a drill, a report), with evidence
     access_review = "access_review"  # review a vendor's access: keep or revoke every grant
+    assessment_record = "assessment_record"  # assess a vendor against the outsourcing checklist
+    assessment_approve = "assessment_approve"  # management's approval of an assessment (not one's own)
+    change_record = "change_record"  # plan a vendor change, record it done or cancelled
+    change_approve = "change_approve"  # approve a vendor change (an emergency one in market hours too; not one's own)
     admin_users = "admin_users"  # users, roles, tokens
     admin_policies = "admin_policies"  # reporting policies and notification channels
 
 
-_ONCALL = {Permission.read, Permission.incident_write, Permission.filing_record, Permission.remediation_write}
+_ONCALL = {Permission.read, Permission.incident_write, Permission.filing_record, Permission.remediation_write,
+           Permission.change_record}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.oncall: frozenset(_ONCALL),
     Role.supervisor: frozenset(_ONCALL | {Permission.deadline_waive, Permission.deadline_justify, Permission.filing_backdate,
                                           Permission.policies_change, Permission.reportability_decide,
                                           Permission.remediation_verify, Permission.awareness_correct,
                                           Permission.incident_close, Permission.export, Permission.duty_complete,
-                                          Permission.access_review}),
+                                          Permission.access_review, Permission.assessment_record,
+                                          Permission.assessment_approve, Permission.change_record,
+                                          Permission.change_approve}),
     Role.auditor: frozenset({Permission.read, Permission.export, Permission.audit_read}),
     Role.admin: frozenset({Permission.read, Permission.admin_vendors, Permission.admin_users, Permission.admin_policies,
-                           Permission.duty_complete}),
+                           Permission.duty_complete, Permission.assessment_record, Permission.change_record}),
 }
 
 

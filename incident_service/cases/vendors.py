@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from incident_service.cases.duties import resync
 from incident_service.reporting.policy import PolicyRegistry
 from incident_service.vendors import service
+from incident_service.vendors.catalogues import ClauseCatalogue
 from incident_service.vendors.models import Contract, ContractSystem, System, Vendor
 
 
@@ -42,16 +43,17 @@ def update_system(*, session: Session, system_id: int, data: dict[str, Any], exp
     return system
 
 
-def create_contract(*, session: Session, data: dict[str, Any], registry: PolicyRegistry, now: datetime) -> Contract:
-    contract = service.create_contract(session=session, data=data, now=now)
+def create_contract(*, session: Session, data: dict[str, Any], registry: PolicyRegistry, clauses: ClauseCatalogue,
+                    now: datetime) -> Contract:
+    contract = service.create_contract(session=session, data=data, catalogue=clauses, now=now)
     resync(session=session, vendor_ids=[contract.vendor_id], registry=registry, now=now)
     return contract
 
 
 def update_contract(*, session: Session, contract_id: int, data: dict[str, Any], expected_version: int | None,
-                    registry: PolicyRegistry, now: datetime) -> Contract:
+                    registry: PolicyRegistry, clauses: ClauseCatalogue, now: datetime) -> Contract:
     before = session.scalar(sa.select(Contract.vendor_id).where(Contract.id == contract_id))
     contract = service.update_contract(session=session, contract_id=contract_id, data=data,
-                                       expected_version=expected_version, now=now)
+                                       expected_version=expected_version, catalogue=clauses, now=now)
     resync(session=session, vendor_ids={before, contract.vendor_id} - {None}, registry=registry, now=now)
     return contract

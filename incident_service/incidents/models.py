@@ -9,6 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incident_service.extensions import db
+from incident_service.vendors.changes import VendorChange
 from incident_service.vendors.duties import VendorDuty
 from incident_service.vendors.models import Contract, System, Vendor
 
@@ -50,6 +51,8 @@ class Incident(db.Model):
     )
     vendor_id: Mapped[int] = mapped_column(sa.ForeignKey("vendors.id"), index=True)
     contract_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contracts.id"), index=True)
+    # The vendor change that caused it, when one did (seed 003 case 1: an OS update that re-enabled a firewall rule).
+    caused_by_change_id: Mapped[int | None] = mapped_column(sa.ForeignKey("vendor_changes.id"), index=True)
     # Reporting policies whose clocks this incident runs (keys of policy files).
     policies: Mapped[list] = mapped_column(sa.JSON, default=list)
 
@@ -102,6 +105,7 @@ class Incident(db.Model):
 
     vendor: Mapped[Vendor] = relationship(lazy="joined")
     contract: Mapped[Contract | None] = relationship()
+    caused_by_change: Mapped[VendorChange | None] = relationship()
     systems: Mapped[list[System]] = relationship(secondary=incident_systems, order_by="System.id")
     timeline: Mapped[list[TimelineEvent]] = relationship(
         back_populates="incident", order_by="TimelineEvent.id", viewonly=True

@@ -32,6 +32,8 @@ def PolicyKeys(description: str = "reporting policies to run; default: the firm'
 class IncidentFieldsMixin:
     vendor_id = ma.fields.Integer(strict=True, required=True)
     contract_id = ma.fields.Integer(strict=True, allow_none=True)
+    caused_by_change_id = ma.fields.Integer(strict=True, allow_none=True, metadata={
+        "description": "the vendor change (POST /vendor-changes) that caused it, when one did; the vendor's history counts these"})
     system_ids = ma.fields.List(ma.fields.Integer(strict=True), validate=validate.Length(max=100))
     kind = ma.fields.Enum(IncidentKind, required=True, metadata={"description": "security or outage"})
     severity = Severity(required=True)

@@ -14,6 +14,7 @@ from incident_service.database import jsonable
 from incident_service.errors import NotFound, ValidationFailed
 from incident_service.incidents.derived import in_force_on, local_date
 from incident_service.incidents.models import Incident, TimelineEvent
+from incident_service.vendors.changes import VendorChange
 from incident_service.vendors.models import Contract, Vendor
 
 # Pairs of times that must come in this order: (earlier, later, message on the later field)
@@ -129,6 +130,16 @@ def validate_incident(session: Session, incident: Incident, *, now: datetime, zo
             message = (f"Contract {contract.reference} is not in force on the day of awareness "
                        f"({local_date(aware, zone)}); it runs {term}.")
             errors["contract_id" if "contract_id" in touched or "aware_at" not in touched else "aware_at"].append(message)
+    if incident.caused_by_change_id is not None:
+        change = session.get(VendorChange, incident.caused_by_change_id)
+        if change is None:
+            errors["caused_by_change_id"].append(f"Vendor change {incident.caused_by_change_id} does not exist.")
+        elif change.vendor_id != incident.vendor_id:
+            errors["caused_by_change_id"].append(f"Vendor change {change.id} is another vendor's.")
+        elif aware is not None and change.planned_start > aware:
+            errors["caused_by_change_id"].append(
+                f"Vendor change {change.id} was planned to start at {_at(change.planned_start)}, after the firm was "
+                "aware of this incident: it cannot have caused it.")
     if known_policies is not None:
         unknown = [p for p in incident.policies or [] if p not in known_policies]
         if unknown:

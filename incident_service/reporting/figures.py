@@ -67,6 +67,7 @@ class VendorSummary:
     rto_breaches: int = 0
     rpo_breaches: int = 0
     vendor_notification_breaches: int = 0
+    change_caused: int = 0  # incidents caused by a vendor change
     open_remediations: int = 0
     clocks: list[ClockTally] = field(default_factory=list)
     availability: list[MonthAvailability] = field(default_factory=list)
@@ -112,10 +113,12 @@ def vendor_summaries(*, session: Session, now: datetime, zone: ZoneInfo, vendor_
         return _scope(stmt, vendor_ids, aware_from, aware_to)
 
     counts = scoped(sa.select(Incident.vendor_id, sa.func.count(),
-                              sa.func.sum(sa.case((Incident.status != IncidentStatus.closed, 1), else_=0)))
+                              sa.func.sum(sa.case((Incident.status != IncidentStatus.closed, 1), else_=0)),
+                              sa.func.count(Incident.caused_by_change_id))
                     .group_by(Incident.vendor_id))
-    for vendor_id, total, still_open in session.execute(counts):
-        summaries[vendor_id].incidents, summaries[vendor_id].open_incidents = total, int(still_open or 0)
+    for vendor_id, total, still_open, by_change in session.execute(counts):
+        summary = summaries[vendor_id]
+        summary.incidents, summary.open_incidents, summary.change_caused = total, int(still_open or 0), by_change
 
     state = Deadline.state_at(now).label("state")
     tallies = scoped(

@@ -104,8 +104,6 @@ class Contract(db.Model):
     penalty_terms: Mapped[str | None] = mapped_column(sa.Text)
     audit_right: Mapped[bool] = mapped_column(default=False)
     subcontracting_allowed: Mapped[bool] = mapped_column(default=False)
-    # Which of the 17 basic clauses of the supply-chain rules (seed 001, Art. 4) the contract contains.
-    basic_clauses: Mapped[list] = mapped_column(sa.JSON, default=list)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
@@ -116,6 +114,10 @@ class Contract(db.Model):
     # Every reader of a contract measures against its systems: loaded with it, never one query per contract.
     covered: Mapped[list[ContractSystem]] = relationship(
         back_populates="contract", cascade="all, delete-orphan", order_by="ContractSystem.system_id", lazy="selectin"
+    )
+    # Which clauses of seed 001 Art. 4 it contains (vendors/clauses.py reads them against the catalogue).
+    clauses: Mapped[list[ContractClause]] = relationship(
+        cascade="all, delete-orphan", order_by="ContractClause.clause_key", lazy="selectin"
     )
 
     __table_args__ = (sa.UniqueConstraint("vendor_id", "reference", name="uq_contracts_vendor_reference"),)
@@ -133,3 +135,21 @@ class Contract(db.Model):
                     link.rpo_minutes if link.rpo_minutes is not None else rpo_minutes,
                 )
         return rto_minutes, rpo_minutes
+
+
+class ClauseStatus(str, enum.Enum):
+    present = "present"
+    absent = "absent"
+    not_applicable = "not_applicable"
+
+
+class ContractClause(db.Model):
+    """What a contract says about one clause of the catalogue (``vendors/data/contract_clauses.toml``)."""
+
+    __tablename__ = "contract_clauses"
+
+    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contracts.id", ondelete="CASCADE"), primary_key=True)
+    clause_key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    status: Mapped[ClauseStatus] = mapped_column(sa.Enum(ClauseStatus, native_enum=False, length=20))
+    section: Mapped[str | None] = mapped_column(sa.String(100))  # where the contract says it, e.g. 第12條
+    note: Mapped[str | None] = mapped_column(sa.String(1000))

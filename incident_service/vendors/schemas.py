@@ -12,8 +12,10 @@ from incident_service.api_common import (
     Text,
     UTCDateTimeField,
     VersionedUpdateSchema,
+    vendor_catalogues,
 )
-from incident_service.vendors.models import VendorCategory
+from incident_service.vendors.clauses import clause_rows, gap_keys
+from incident_service.vendors.models import ClauseStatus, VendorCategory
 
 TAX_ID = validate.Regexp(r"^\d{8}$", error="A tax id (統一編號) is 8 digits.")
 
@@ -118,6 +120,15 @@ class ServiceLevelSchema(StrictSchema):
     rpo_minutes = Minutes(allow_none=True, load_default=None)
 
 
+class ClauseEntrySchema(StrictSchema):
+    key = Line(required=True, max_length=40, metadata={"example": "incident_notification"})
+    status = ma.fields.String(required=True, validate=validate.OneOf([s.value for s in ClauseStatus]),
+                              metadata={"description": "present, absent or not_applicable"})
+    section = Line(load_default=None, allow_none=True, max_length=100,
+                   metadata={"description": "where the contract says it", "example": "第12條"})
+    note = Line(load_default=None, allow_none=True, max_length=1000)
+
+
 class ContractFieldsMixin:
     vendor_id = ma.fields.Integer(strict=True, required=True)
     reference = Line(required=True, max_length=100, metadata={"description": "contract number"})
@@ -139,10 +150,12 @@ class ContractFieldsMixin:
     penalty_terms = Text()
     audit_right = ma.fields.Boolean()
     subcontracting_allowed = ma.fields.Boolean()
-    basic_clauses = ma.fields.List(
-        ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=17)),
-        validate=validate.Length(max=17),
-        metadata={"description": "which of the 17 basic clauses (seed 001, Art. 4) the contract contains"},
+    clauses = ma.fields.List(
+        ma.fields.Nested(ClauseEntrySchema), validate=validate.Length(max=100),
+        metadata={"description": "what the contract says about clauses of seed 001 Art. 4 (`GET /clauses` lists them): "
+                                 "each entry replaces what was recorded for its key; keys not sent stay as they were. "
+                                 "`vendor_notify_minutes`, `audit_right`, `subcontracting_allowed` and `penalty_terms` "
+                                 "repeat a clause: a contradiction is refused (422), a yes records the clause present"},
     )
 
 
@@ -171,6 +184,19 @@ class CoveredSystemSchema(AnswerSchema):
         return link.rpo_minutes if link.rpo_minutes is not None else link.system.rpo_minutes
 
 
+class ClauseRowSchema(AnswerSchema):
+    key = ma.fields.String()
+    number = ma.fields.String()
+    basic = ma.fields.Integer(allow_none=True, metadata={"description": "1..17 for the basic clauses"})
+    title_zh = ma.fields.String()
+    title_en = ma.fields.String()
+    status = ma.fields.Function(lambda row: row.status.value if row.status else None)
+    section = ma.fields.String(allow_none=True)
+    note = ma.fields.String(allow_none=True)
+    applies = ma.fields.Boolean()
+    is_gap = ma.fields.Boolean()
+
+
 class ContractSchema(AnswerSchema):
     id = ma.fields.Integer()
     vendor_id = ma.fields.Integer()
@@ -186,13 +212,26 @@ class ContractSchema(AnswerSchema):
     penalty_terms = ma.fields.String(allow_none=True)
     audit_right = ma.fields.Boolean()
     subcontracting_allowed = ma.fields.Boolean()
-    basic_clauses = ma.fields.List(ma.fields.Integer())
+    clauses = ma.fields.Method("_clauses", metadata={"description": "every clause of the catalogue with what the "
+                                                     "contract records (`status` null: not recorded yet; `applies` "
+                                                     "false: its condition does not hold for this contract)"})
+    clause_gaps = ma.fields.Method("_clause_gaps", metadata={"description": "keys of the clauses absent or not "
+                                                             "recorded yet, among those that apply"})
     created_at = UTCDateTimeField()
     updated_at = UTCDateTimeField()
     version = ma.fields.Integer()
 
     def _system_ids(self, contract):
         return [link.system_id for link in contract.covered]
+
+    def _rows(self, contract):
+        return clause_rows(contract, vendor_catalogues().clauses)
+
+    def _clauses(self, contract):
+        return ClauseRowSchema(many=True).dump(self._rows(contract))
+
+    def _clause_gaps(self, contract):
+        return gap_keys(self._rows(contract))
 
 
 class ContractQuerySchema(StrictSchema):

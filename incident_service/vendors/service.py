@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session, selectinload
 from incident_service.api_common import check_version
 from incident_service.database import apply_changes
 from incident_service.errors import Conflict, NotFound, ValidationFailed
+from incident_service.vendors.catalogues import ClauseCatalogue
+from incident_service.vendors.clauses import reconcile_linked_fields, record_clauses
 from incident_service.vendors.models import Certification, Contract, ContractSystem, System, Vendor
 
 
@@ -204,33 +206,44 @@ def _set_covered(session: Session, contract: Contract, system_ids: list[int] | N
     return True
 
 
-def create_contract(*, session: Session, data: dict[str, Any], now: datetime) -> Contract:
+def _set_clauses(contract: Contract, *, given: list[dict] | None, fields_given: set[str], catalogue: ClauseCatalogue) -> bool:
+    """Record the clauses given and keep the contract's fields that repeat a clause consistent with them."""
+    recorded = record_clauses(contract, given or [], catalogue)
+    added = reconcile_linked_fields(contract, recorded, fields_given=fields_given,
+                                    clauses_given={entry["key"] for entry in given or []})
+    return bool(given) or bool(added)
+
+
+def create_contract(*, session: Session, data: dict[str, Any], catalogue: ClauseCatalogue, now: datetime) -> Contract:
     data = dict(data)
     system_ids = data.pop("system_ids", [])
     service_levels = data.pop("service_levels", None)
+    clauses = data.pop("clauses", None)
     contract = Contract(**data, created_at=now, updated_at=now)
-    contract.basic_clauses = sorted(set(data.get("basic_clauses") or []))
     _validate_contract(session, contract, system_ids, service_levels)
     with session.no_autoflush:
         _set_covered(session, contract, system_ids, service_levels)
+        _set_clauses(contract, given=clauses, fields_given=set(data), catalogue=catalogue)
     session.add(contract)
     session.commit()
     return contract
 
 
-def update_contract(*, session: Session, contract_id: int, data: dict[str, Any], expected_version: int | None, now: datetime) -> Contract:
+def update_contract(*, session: Session, contract_id: int, data: dict[str, Any], expected_version: int | None,
+                    catalogue: ClauseCatalogue, now: datetime) -> Contract:
     contract = get_contract(session=session, contract_id=contract_id)
     check_version(contract, expected_version)
     data = dict(data)
     system_ids = data.pop("system_ids", None)
     service_levels = data.pop("service_levels", None)
-    if "basic_clauses" in data:
-        data["basic_clauses"] = sorted(set(data["basic_clauses"] or []))
+    clauses = data.pop("clauses", None)
     with session.no_autoflush:
         changes = apply_changes(contract, data)
         _validate_contract(session, contract, system_ids, service_levels)
         if _set_covered(session, contract, system_ids, service_levels):
             changes["covered_systems"] = ["", "replaced"]
+        if _set_clauses(contract, given=clauses, fields_given=set(data), catalogue=catalogue):
+            changes["clauses"] = ["", "recorded"]
     if changes:
         contract.updated_at = now
     session.commit()

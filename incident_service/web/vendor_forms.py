@@ -20,7 +20,7 @@ VENDOR_FIELDS = ("name", "tax_id", "category", "service_location", "contact_name
                  "notes", "is_active")
 SYSTEM_FIELDS = ("name", "description", "is_core", "real_time_quotes", "tolerable_outage_minutes", "rto_minutes", "rpo_minutes")
 CONTRACT_FIELDS = ("vendor_id", "reference", "title", "scope", "starts_on", "ends_on", "system_ids", "availability_target",
-                   "vendor_notify_minutes", "penalty_terms", "audit_right", "subcontracting_allowed", "basic_clauses")
+                   "vendor_notify_minutes", "penalty_terms", "audit_right", "subcontracting_allowed")
 
 
 class VendorForm(FlaskForm):
@@ -65,8 +65,6 @@ class ContractForm(FlaskForm):
     penalty_terms = TextAreaField(_l("Penalty terms"), validators=[Optional(), Length(max=10_000)])
     audit_right = BooleanField(_l("Audit right"))
     subcontracting_allowed = BooleanField(_l("Subcontracting allowed"))
-    basic_clauses = MultiCheckboxField(_l("Basic clauses contained (seed 001, Art. 4)"), coerce=int,
-                                       choices=options((n, str(n)) for n in range(1, 18)))
 
 
 class PeriodForm(FlaskForm):

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
+from incident_service.api_common import vendor_catalogues
 from incident_service.cases import duties as duty_cases
 from incident_service.cases import vendors as vendor_cases
 from incident_service.errors import Conflict, ValidationFailed
@@ -21,7 +22,7 @@ from tests import factories
 def _vendor_with_contract(session, registry, now, **contract):
     vendor = factories.vendor(session, now)
     core = factories.system(session, now)
-    vendor_cases.create_contract(session=session, registry=registry, now=now, data={
+    vendor_cases.create_contract(session=session, registry=registry, clauses=vendor_catalogues().clauses, now=now, data={
         "vendor_id": vendor.id, "reference": f"C-{vendor.id}", "title": "Maintenance", "starts_on": date(2024, 1, 1),
         "system_ids": [core.id], **contract})
     return vendor, core

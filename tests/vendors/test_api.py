@@ -89,14 +89,18 @@ def test_systems_and_contract_with_service_levels(client):
     r = client.post("/api/v1/contracts", json={
         "vendor_id": vid, "reference": "CA-1", "title": "CA service", "starts_on": "2025-01-01", "ends_on": "2027-12-31",
         "system_ids": [s1["id"], s2["id"]], "service_levels": [{"system_id": s2["id"], "rto_minutes": 60}],
-        "availability_target": 99.95, "vendor_notify_minutes": 15, "basic_clauses": [3, 1, 3],
+        "availability_target": 99.95, "vendor_notify_minutes": 15,
+        "clauses": [{"key": "term", "status": "present", "section": "第1條"}, {"key": "warranty", "status": "absent"}],
     })
     assert r.status_code == 201, r.json
     contract = r.json
     assert contract["system_ids"] == [s1["id"], s2["id"]]
     levels = {c["system_id"]: c["rto_minutes"] for c in contract["covered_systems"]}
     assert levels == {s1["id"]: 30, s2["id"]: 60}
-    assert contract["basic_clauses"] == [1, 3]
+    recorded = {c["key"]: (c["status"], c["section"]) for c in contract["clauses"] if c["status"]}
+    # the duty to notify within 15 minutes is the incident-notification clause, recorded present with it
+    assert recorded == {"term": ("present", "第1條"), "warranty": ("absent", None), "incident_notification": ("present", None)}
+    assert "warranty" in contract["clause_gaps"] and "term" not in contract["clause_gaps"]
     assert contract["availability_target"] == 99.95
     assert [c["id"] for c in client.get(f"/api/v1/contracts?system_id={s2['id']}").json] == [contract["id"]]
 
@@ -107,7 +111,8 @@ def test_systems_and_contract_with_service_levels(client):
         ({"ends_on": "2024-12-31"}, "ends_on"),
         ({"system_ids": [999]}, "system_ids"),
         ({"vendor_id": 999}, "vendor_id"),
-        ({"basic_clauses": [18]}, "basic_clauses"),
+        ({"clauses": [{"key": "no_such_clause", "status": "present"}]}, "clauses"),
+        ({"clauses": [{"key": "term", "status": "maybe"}]}, "clauses"),
         ({"availability_target": 101}, "availability_target"),
         ({"vendor_notify_minutes": -5}, "vendor_notify_minutes"),
     ],

@@ -6,6 +6,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from incident_service.api_common import vendor_catalogues
 from incident_service.cases import duties as duty_cases
 from incident_service.cases import vendors as vendor_cases
 from incident_service.reporting.models import Deadline, DeadlineState
@@ -17,7 +18,7 @@ from tests import factories
 def _vendor(session, registry, now):
     vendor = factories.vendor(session, now, name="Feedco")
     system = factories.system(session, now, name="Quote feed")
-    contract = vendor_cases.create_contract(session=session, registry=registry, now=now, data={
+    contract = vendor_cases.create_contract(session=session, registry=registry, clauses=vendor_catalogues().clauses, now=now, data={
         "vendor_id": vendor.id, "reference": "FEED-1", "title": "Feed", "starts_on": date(2024, 1, 1),
         "system_ids": [system.id]})
     return vendor, system, contract
