@@ -17,7 +17,9 @@ from incident_service.cases import duties as duty_cases, filings as clocks, inci
 from incident_service.incidents import remediation as remediations
 from incident_service.incidents.models import IncidentKind, IncidentStatus, RemediationAction, RemediationStatus
 from incident_service.reporting.policy import PolicyRegistry
-from incident_service.vendors import service as vendors
+from incident_service.vendors import assessments, service as vendors
+from incident_service.vendors import changes as vendor_changes
+from incident_service.vendors.changes import ChangeState
 from incident_service.vendors.access import AccessKind
 from incident_service.vendors.duties import VendorDuty
 from incident_service.vendors.models import Vendor, VendorCategory
@@ -91,6 +93,56 @@ def _vendor_duties(*, session: Session, registry: PolicyRegistry, now: datetime,
                                  actor=actor, registry=registry, now=now)
 
 
+def _assessments(*, session: Session, now: datetime, v: list, zone) -> None:
+    """Due diligence: the order-entry vendor approved on conditions ten months ago; the certificate vendor's last
+    approval is over a year old (the overview says so); a new one of the cloud host waits for approval."""
+    checklist = vendor_catalogues().checklist
+    today = now.astimezone(zone).date()
+    for vendor, days_ago, result, conditions, approve in (
+        (v[0], 300, "conditional", "上線前更新須於測試環境驗證並經核准", True),
+        (v[4], 420, "approved", None, True),
+        (v[5], 3, "approved", None, False),
+    ):
+        answers = [{"item": item.key, "applies": checklist.applies_by_default(item, vendor.category.value),
+                    "result": "yes" if checklist.applies_by_default(item, vendor.category.value) else "na",
+                    "evidence": f"DD-{vendor.id}-{item.key}" if item.phase == "selection" else None}
+                   for item in checklist.items()]
+        assessment = assessments.record_assessment(
+            session=session, vendor_id=vendor.id, checklist=checklist, actor="demo-data", now=now, today=today,
+            data={"assessed_on": today - timedelta(days=days_ago), "service_location": "cloud" if vendor.category.value == "cloud" else "onshore",
+                  "service_region": vendor.service_location, "result": result, "conditions": conditions,
+                  "summary": "委外資安檢查表逐項查核", "answers": answers})
+        if approve:
+            assessments.approve_assessment(session=session, assessment_id=assessment.id, actor="demo-supervisor",
+                                           note="陳報總經理核定", now=now)
+
+
+def _change_that_caused(*, session: Session, incident_id: int, vendor_id: int, system_id: int, started: datetime,
+                        registry: PolicyRegistry, now: datetime) -> None:
+    """Seed 003 case 1: the vendor's OS update in the session, recorded afterwards as the change that caused it."""
+    calendar = vendor_catalogues().calendar
+    change = vendor_changes.plan_change(session=session, actor="demo-data", calendar=calendar, now=now, data=dict(
+        vendor_id=vendor_id, title="Windows 作業系統當日安全更新", system_ids=[system_id],
+        description="廠商未經事前核准，安裝微軟當日發布之更新（事後補登）。", rollback_plan="移除更新並還原防火牆規則",
+        planned_start=started, planned_end=started + timedelta(minutes=15), emergency=True,
+        emergency_reason="事後補登：廠商自行於盤中更新，未依規定事前申請"))
+    vendor_changes.approve_change(session=session, change_id=change.id, actor="demo-supervisor", calendar=calendar,
+                                  note="事後確認（不符合盤中禁止更新規定，列入廠商稽核）", now=now)
+    vendor_changes.close_change(session=session, change_id=change.id, state=ChangeState.done, actor="demo-data", now=now,
+                                outcome="更新造成 APP 無法登入")
+    incidents.update_incident(session=session, incident_id=incident_id, expected_version=None, actor="demo-data",
+                              registry=registry, now=now, data={"caused_by_change_id": change.id})
+
+
+def _planned_change(*, session: Session, vendor_id: int, system_id: int, now: datetime, zone) -> None:
+    """A change planned for next Saturday night, waiting for a supervisor's approval."""
+    local = now.astimezone(zone)
+    saturday = (local + timedelta(days=(5 - local.weekday()) % 7 or 7)).replace(hour=22, minute=0, second=0, microsecond=0)
+    vendor_changes.plan_change(session=session, actor="demo-oncall", calendar=vendor_catalogues().calendar, now=now, data=dict(
+        vendor_id=vendor_id, title="下單主機作業系統月度更新", system_ids=[system_id], description="先於測試環境完成驗證",
+        rollback_plan="還原 VM 快照（30 分鐘內）", planned_start=saturday, planned_end=saturday + timedelta(hours=2)))
+
+
 def load_demo_data(*, session: Session, registry: PolicyRegistry, now: datetime) -> dict[str, int]:
     """Create the demo vendors, systems, contracts and incidents. Refuses to run on a non-empty database."""
     if session.scalar(sa.select(sa.func.count()).select_from(Vendor)):
@@ -129,6 +181,7 @@ def load_demo_data(*, session: Session, registry: PolicyRegistry, now: datetime)
 
     actor = "demo-data"
     _vendor_duties(session=session, registry=registry, now=now, v=v, systems=systems, actor=actor)
+    _assessments(session=session, now=now, v=v, zone=registry.zone)
 
     # Case 1 (a month ago, closed): an OS update re-enabled Windows Defender Firewall's default block.
     t0 = now - timedelta(days=30, hours=3)
@@ -140,6 +193,9 @@ def load_demo_data(*, session: Session, registry: PolicyRegistry, now: datetime)
         vendor_aware_at=t0 - timedelta(minutes=15), vendor_notified_at=t0,
         service_down_at=t0 - timedelta(minutes=20), trading_affected=True, investors_affected=True, clients_affected=1830,
         estimated_loss_ntd=2_400_000, bcp_invoked=True, failover_performed=False))
+    _change_that_caused(session=session, incident_id=firewall.id, vendor_id=v[0].id, system_id=systems["APP電子下單系統"].id,
+                        started=t0 - timedelta(minutes=25), registry=registry, now=t0 + timedelta(minutes=30))
+    _planned_change(session=session, vendor_id=v[0].id, system_id=systems["APP電子下單系統"].id, now=now, zone=registry.zone)
     for kind, minutes in (("initial", 22), ("public_notice", 28), ("formal", 60 * 20)):
         clocks.record_filing(session=session, incident_id=firewall.id, actor=actor, registry=registry, now=t0 + timedelta(minutes=minutes + 1),
                              data={"clock": kind, "submitted_at": t0 + timedelta(minutes=minutes), "reference": f"ISAC-{firewall.id:04d}-{kind[:3].upper()}"})

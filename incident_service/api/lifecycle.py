@@ -7,16 +7,14 @@ from datetime import date
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy.orm import joinedload
 
 from incident_service.api_common import SQLCursorPage, actor, expected_version, registry, request_now, vendor_catalogues
 from incident_service.extensions import db
+from incident_service.reporting.vendor_pages import all_contract_gaps
 from incident_service.vendors import assessments, changes
 from incident_service.vendors import lifecycle_schemas as schemas
 from incident_service.vendors.changes import ChangeState
-from incident_service.vendors.clauses import clause_rows, gap_keys
-from incident_service.vendors.models import Contract
-from incident_service.vendors.service import contracts_query, get_vendor
+from incident_service.vendors.service import get_vendor
 
 blp = Blueprint("lifecycle", __name__, url_prefix="/api/v1",
                 description="Contract clauses and their gaps, due diligence against the checklist, vendor changes")
@@ -44,13 +42,8 @@ class ClauseGaps(MethodView):
     def get(self, args):
         """The gap report across contracts: per contract the clauses it owes and does not show (absent, or not
         recorded yet). Contracts without a gap are left out unless `with_gaps=false`."""
-        stmt = contracts_query(vendor_id=args.get("vendor_id"), active_on=args.get("active_on")).options(
-            joinedload(Contract.vendor))
-        found = db.session.scalars(stmt).unique().all()
-        if not args["with_gaps"]:
-            return found
-        catalogue = vendor_catalogues().clauses
-        return [c for c in found if gap_keys(clause_rows(c, catalogue))]
+        return all_contract_gaps(db.session, catalogue=vendor_catalogues().clauses, vendor_id=args.get("vendor_id"),
+                                 active_on=args.get("active_on"), only_gaps=args["with_gaps"])
 
 
 @blp.route("/checklists/outsourcing")
@@ -101,7 +94,7 @@ class AssessmentApproval(MethodView):
     @blp.arguments(schemas.ApprovalSchema)
     @blp.response(200, schemas.AssessmentSchema)
     def post(self, data, assessment_id):
-        """A supervisor approves the assessment: not the assessor (403 `four_eyes`), and only once every item that
+        """A supervisor approves the assessment: not the assessor (403 `own_assessment`), and only once every item that
         applies is answered (409 `unanswered`)."""
         return assessments.approve_assessment(session=db.session, assessment_id=assessment_id, actor=actor()[0],
                                               note=data["note"], now=request_now())
@@ -147,7 +140,7 @@ class VendorChangeApproval(MethodView):
     @blp.arguments(schemas.ApprovalSchema)
     @blp.response(200, schemas.ChangeSchema)
     def post(self, data, change_id):
-        """A supervisor approves a proposed change: not its requester (403 `four_eyes`)."""
+        """A supervisor approves a proposed change: not its requester (403 `own_change`)."""
         return changes.approve_change(session=db.session, change_id=change_id, actor=actor()[0], note=data["note"],
                                       calendar=vendor_catalogues().calendar, now=request_now())
 

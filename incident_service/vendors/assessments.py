@@ -247,7 +247,7 @@ def approve_assessment(*, session: Session, assessment_id: int, actor: str, note
         raise Conflict(f"This assessment was already approved by {assessment.approved_by}.", code="approved")
     if assessment.assessor == actor:
         raise Forbidden(f"{actor} made this assessment, so someone else approves it (four eyes).",
-                        errors={"approved_by": ["The assessor cannot approve their own assessment."]}, code="four_eyes")
+                        errors={"approved_by": ["The assessor cannot approve their own assessment."]}, code="own_assessment")
     unanswered = [a.item_key for a in assessment.answers if a.applies and a.result is None]
     if unanswered:
         raise Conflict(f"{len(unanswered)} item(s) of the checklist are not answered yet.", code="unanswered",

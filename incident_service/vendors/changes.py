@@ -95,7 +95,7 @@ def changes_query(*, vendor_id: int | None = None, state: ChangeState | None = N
 
 def describe_window(window: MarketWindow) -> str:
     return (f"{window.day.isoformat()} {window.starts_at.strftime('%H:%M')}–{window.ends_at.strftime('%H:%M')} "
-            f"({window.starts_at.tzname()}), a trading day")
+            f"{window.starts_at.tzinfo.key}, a trading day")
 
 
 def _check_plan(change: VendorChange, calendar: TradingCalendar) -> None:
@@ -168,7 +168,7 @@ def approve_change(*, session: Session, change_id: int, actor: str, note: str | 
         raise Conflict(f"This change is {change.state.value}, not waiting for approval.", code="not_proposed")
     if change.requested_by == actor:
         raise Forbidden(f"{actor} requested this change, so another supervisor approves it (four eyes).",
-                        errors={"approved_by": ["The requester cannot approve their own change."]}, code="four_eyes")
+                        errors={"approved_by": ["The requester cannot approve their own change."]}, code="own_change")
     _check_plan(change, calendar)
     change.state, change.approved_by, change.approved_at, change.approval_note = ChangeState.approved, actor, now, note
     change.updated_at = now

@@ -6,10 +6,9 @@ import marshmallow as ma
 from marshmallow import validate
 
 from incident_service.answer_schema import AnswerSchema
-from incident_service.api_common import Line, StrictSchema, Text, UTCDateTimeField, VersionedUpdateSchema, request_now, vendor_catalogues
+from incident_service.api_common import Line, StrictSchema, Text, UTCDateTimeField, VersionedUpdateSchema, request_now
 from incident_service.vendors.assessments import AnswerResult, AssessmentResult, ServiceLocation
 from incident_service.vendors.changes import ChangeState
-from incident_service.vendors.clauses import clause_rows, gap_keys
 
 
 # -- the clauses and the gap report ------------------------------------------------------------------------------
@@ -39,27 +38,19 @@ class GapSchema(AnswerSchema):
                                 metadata={"description": "absent, or null: not recorded yet"})
 
 
-def _gaps(contract) -> list:
-    return [row for row in clause_rows(contract, vendor_catalogues().clauses) if row.is_gap]
-
-
 class ContractGapsSchema(AnswerSchema):
-    contract_id = ma.fields.Integer(attribute="id")
-    reference = ma.fields.String()
-    title = ma.fields.String()
-    vendor_id = ma.fields.Integer()
-    vendor = ma.fields.String(attribute="vendor.name")
-    starts_on = ma.fields.Date()
-    ends_on = ma.fields.Date(allow_none=True)
-    gaps = ma.fields.Method("_gap_rows", metadata={"description": "the clauses absent or not recorded, among those "
-                                                                  "that apply"})
-    clause_gaps = ma.fields.Method("_gap_keys")
+    """A ``reporting.vendor_pages.ContractClauses``: one contract of the gap report."""
 
-    def _gap_rows(self, contract):
-        return GapSchema(many=True).dump(_gaps(contract))
-
-    def _gap_keys(self, contract):
-        return gap_keys(clause_rows(contract, vendor_catalogues().clauses))
+    contract_id = ma.fields.Integer(attribute="contract.id")
+    reference = ma.fields.String(attribute="contract.reference")
+    title = ma.fields.String(attribute="contract.title")
+    vendor_id = ma.fields.Integer(attribute="contract.vendor_id")
+    vendor = ma.fields.String(attribute="contract.vendor.name")
+    starts_on = ma.fields.Date(attribute="contract.starts_on")
+    ends_on = ma.fields.Date(attribute="contract.ends_on", allow_none=True)
+    gaps = ma.fields.List(ma.fields.Nested(GapSchema), metadata={
+        "description": "the clauses absent or not recorded, among those that apply"})
+    clause_gaps = ma.fields.Function(lambda row: [g.key for g in row.gaps])
 
 
 class GapQuerySchema(StrictSchema):

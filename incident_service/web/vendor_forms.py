@@ -67,6 +67,56 @@ class ContractForm(FlaskForm):
     subcontracting_allowed = BooleanField(_l("Subcontracting allowed"))
 
 
+CLAUSE_STATUS_LABELS = {"present": _l("Present"), "absent": _l("Absent"), "not_applicable": _l("Not applicable")}
+
+
+def clause_status_field(name: str) -> str:
+    return f"clause-{name}-status"
+
+
+def clause_section_field(name: str) -> str:
+    return f"clause-{name}-section"
+
+
+def level_field(system_id: int, which: str) -> str:
+    return f"level-{system_id}-{which}"
+
+
+def contract_form_class(clause_keys: list[str], system_ids: list[int]) -> type[ContractForm]:
+    """The contract form with a status and a section per clause of the catalogue, and RTO/RPO per system."""
+    fields: dict = {}
+    choices = options([("", _l("Not recorded"))] + list(CLAUSE_STATUS_LABELS.items()))
+    for key in clause_keys:
+        fields[clause_status_field(key)] = SelectField(_l("Status"), choices=choices, default="", validators=[Optional()])
+        fields[clause_section_field(key)] = StringField(_l("Section"), validators=[Optional(), Length(max=100)])
+    for system_id in system_ids:
+        fields[level_field(system_id, "rto")] = IntegerField(_l("RTO (min)"), validators=[Optional(), NumberRange(min=0, max=525_600)])
+        fields[level_field(system_id, "rpo")] = IntegerField(_l("RPO (min)"), validators=[Optional(), NumberRange(min=0, max=525_600)])
+    return type("ContractFormWithClauses", (ContractForm,), fields)
+
+
+def clauses_given(form: ContractForm, clause_keys: list[str]) -> list[dict]:
+    """The clauses the form records (a status chosen), as the API takes them."""
+    out = []
+    for key in clause_keys:
+        status = form[clause_status_field(key)].data
+        if status:
+            section = (form[clause_section_field(key)].data or "").strip() or None
+            out.append({"key": key, "status": status, "section": section})
+    return out
+
+
+def levels_given(form: ContractForm, system_ids: list[int]) -> list[dict]:
+    """RTO/RPO per covered system, and per system the form gives a level for (the service refuses those not covered)."""
+    covered = set(form.system_ids.data or [])
+    out = []
+    for system_id in system_ids:
+        rto, rpo = form[level_field(system_id, "rto")].data, form[level_field(system_id, "rpo")].data
+        if system_id in covered or rto is not None or rpo is not None:
+            out.append({"system_id": system_id, "rto_minutes": rto, "rpo_minutes": rpo})
+    return out
+
+
 class PeriodForm(FlaskForm):
     """The history's period, as dates in the firm's zone (a GET form: no CSRF)."""
 

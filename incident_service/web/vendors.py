@@ -10,21 +10,21 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from incident_service.api_common import registry, request_now
+from incident_service.api_common import registry, request_now, vendor_catalogues
 from incident_service.auth.decorators import require
 from incident_service.auth.permissions import Permission
 from incident_service.cases import vendors as vendor_cases
 from incident_service.errors import DomainError
 from incident_service.extensions import db
 from incident_service.reporting.figures import clock_order, vendor_summaries
-from incident_service.reporting.duties import duties_query
 from incident_service.reporting.history import vendor_history
+from incident_service.reporting.vendor_pages import vendor_overview
 from incident_service.vendors import schemas, service
 from incident_service.web import exports
 from incident_service.web import vendor_forms as forms
-from incident_service.vendors.access import open_findings
 from incident_service.vendors.models import Contract, System, Vendor
 from incident_service.web.forms import load, refuse
+from incident_service.web.wording import is_zh
 
 bp = Blueprint("vendors_web", __name__)
 HISTORY_PAGE = 50
@@ -71,29 +71,28 @@ def _vendor_or_404(vendor_id: int) -> Vendor:
 @bp.route("/vendors/<int:vendor_id>")
 @require(Permission.read)
 def vendor_page(vendor_id: int):
+    """The overview tab: figures, the last approved assessment and its age, open findings and duties."""
+    vendor = _vendor_or_404(vendor_id)
+    overview = vendor_overview(db.session, vendor=vendor, now=request_now(), zone=registry().zone,
+                               clock_order=clock_order(registry()))
+    return render_template("vendors/detail.html", vendor=vendor, tab="overview", o=overview,
+                           categories=forms.CATEGORY_LABELS, duties=overview.open_duties, findings=overview.findings,
+                           server_now=request_now())
+
+
+@bp.route("/vendors/<int:vendor_id>/incidents")
+@require(Permission.read)
+def incidents_tab(vendor_id: int):
+    """The incidents tab: the vendor's history by period, its figures and exports."""
     vendor = _vendor_or_404(vendor_id)
     page = min(max(request.args.get("page", 1, type=int), 1), 100_000)
     form, history = _history(vendor_id, page=page)
-    contracts = db.session.scalars(
-        service.contracts_query(vendor_id=vendor_id).options(selectinload(Contract.covered))
-    ).all()
-    systems = {link.system.id: link.system for c in contracts for link in c.covered}
     args = {k: v for k, v in request.args.items() if k in ("aware_from", "aware_to") and v}
     return render_template(
-        "vendors/detail.html", vendor=vendor, form=form, history=history, contracts=contracts,
-        systems=sorted(systems.values(), key=lambda s: s.name), categories=forms.CATEGORY_LABELS,
+        "vendors/tab_incidents.html", vendor=vendor, tab="incidents", form=form, history=history,
         rows=history.incidents if history else [], page=page,
         pages=max(1, -(-history.total // HISTORY_PAGE)) if history else 1, period_args=args,
-        **_duties_and_access(vendor_id),
     ), (200 if history is not None else 422)
-
-
-def _duties_and_access(vendor_id: int) -> dict:
-    """The vendor's open duties, its held access and its open findings (three queries, whatever the counts)."""
-    now = request_now()
-    return {"duties": db.session.scalars(duties_query(now=now, vendor_id=vendor_id, state="open")).all(),
-            "findings": open_findings(db.session, vendor_id=vendor_id, today=now.astimezone(registry().zone).date()),
-            "server_now": now}
 
 
 def _export(vendor_id: int, kind: str):
@@ -101,9 +100,7 @@ def _export(vendor_id: int, kind: str):
     form, history = _history(vendor_id, page_size=None)
     if history is None:
         abort(400)
-    from flask_babel import get_locale
-
-    headers, rows = exports.history_table(history, zone=registry().zone, zh=str(get_locale()).startswith("zh"))
+    headers, rows = exports.history_table(history, zone=registry().zone, zh=is_zh())
     stamp = request_now().astimezone(registry().zone).strftime("%Y%m%d")
     filename = f"vendor-{vendor.id}-history-{stamp}.{kind}"
     if kind == "csv":
@@ -156,13 +153,38 @@ def _vendor_extra(form) -> dict:
 def _contract_values(contract: Contract) -> dict:
     values = {name: getattr(contract, name) for name in forms.CONTRACT_FIELDS if name != "system_ids"}
     values.update(system_ids=[link.system_id for link in contract.covered], version=contract.version)
+    for row in contract.clauses:
+        values[forms.clause_status_field(row.clause_key)] = row.status.value
+        values[forms.clause_section_field(row.clause_key)] = row.section
+    for link in contract.covered:
+        values[forms.level_field(link.system_id, "rto")] = link.rto_minutes
+        values[forms.level_field(link.system_id, "rpo")] = link.rpo_minutes
     return values
 
 
-def _contract_choices(form) -> None:
+def _contract_form(data: dict | None = None):
+    """The contract form for today's catalogue of clauses and systems (each with its RTO/RPO fields)."""
+    systems = db.session.scalars(service.systems_query()).all()
+    catalogue = vendor_catalogues().clauses
+    form = forms.contract_form_class(catalogue.keys(), [s.id for s in systems])(data=data)
     vendors = db.session.execute(sa.select(Vendor.id, Vendor.name).order_by(Vendor.name)).all()
     form.vendor_id.choices = [("", _("Choose…"))] + [(v.id, v.name) for v in vendors]
-    form.system_ids.choices = [(s.id, s.name) for s in db.session.scalars(service.systems_query())]
+    form.system_ids.choices = [(s.id, s.name) for s in systems]
+    form.clause_catalogue, form.level_systems = catalogue, systems
+    return form
+
+
+def _contract_extra(form) -> dict:
+    return {"clauses": forms.clauses_given(form, form.clause_catalogue.keys()),
+            "service_levels": forms.levels_given(form, [s.id for s in form.level_systems])}
+
+
+def _create_contract(**kwargs):
+    return vendor_cases.create_contract(clauses=vendor_catalogues().clauses, **kwargs)
+
+
+def _update_contract(**kwargs):
+    return vendor_cases.update_contract(clauses=vendor_catalogues().clauses, **kwargs)
 
 
 # What each admin page edits: its form, the API's schemas, the service functions, and how a record fills the form.
@@ -175,10 +197,10 @@ ADMIN = {
                     update_schema=schemas.SystemUpdateSchema, create=vendor_cases.create_system, update=vendor_cases.update_system,
                     model=System, id_arg="system_id", values=lambda s: {**{n: getattr(s, n) for n in forms.SYSTEM_FIELDS}, "version": s.version},
                     extra=None, choices=None, noun=_l("system")),
-    "contracts": dict(form=forms.ContractForm, fields=forms.CONTRACT_FIELDS, create_schema=schemas.ContractCreateSchema,
-                      update_schema=schemas.ContractUpdateSchema, create=vendor_cases.create_contract, update=vendor_cases.update_contract,
-                      model=Contract, id_arg="contract_id", values=_contract_values, extra=None, choices=_contract_choices,
-                      noun=_l("contract")),
+    "contracts": dict(form=_contract_form, fields=forms.CONTRACT_FIELDS, create_schema=schemas.ContractCreateSchema,
+                      update_schema=schemas.ContractUpdateSchema, create=_create_contract, update=_update_contract,
+                      model=Contract, id_arg="contract_id", values=_contract_values, extra=_contract_extra, choices=None,
+                      noun=_l("contract"), template="vendors/contract_form.html"),
 }
 
 
@@ -212,7 +234,8 @@ def admin_edit(kind: str, record_id: int | None = None):
                 flash(_("Saved."), "success")
                 return redirect(url_for(".admin_vendors"))
     status = 422 if form.is_submitted() else 200
-    return render_template("vendors/admin_form.html", form=form, kind=kind, record=record, noun=spec["noun"]), status
+    return render_template(spec.get("template", "vendors/admin_form.html"), form=form, kind=kind, record=record,
+                           noun=spec["noun"]), status
 
 
 # One page per kind (/admin/vendors/new, /admin/vendors/<id>/edit, ...), all served by admin_edit.

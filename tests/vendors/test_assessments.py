@@ -70,7 +70,7 @@ def test_approval_needs_every_answer_and_another_person(client, api_as, frozen):
     r = client.patch(f"/api/v1/assessments/{a['id']}", json={"version": a["version"], "answers": _answers(client)})
     assert r.status_code == 200 and r.json["unanswered"] == []
     r = client.post(f"/api/v1/assessments/{a['id']}/approval", json={})
-    assert r.status_code == 403 and r.json["code"] == "four_eyes"
+    assert r.status_code == 403 and r.json["code"] == "own_assessment"
     r = supervisor.post(f"/api/v1/assessments/{a['id']}/approval", json={"note": "報告總經理核定"})
     assert r.status_code == 200, r.json
     assert r.json["approved"] is True and r.json["approval_note"] == "報告總經理核定"

@@ -63,7 +63,7 @@ def test_an_emergency_in_market_hours_needs_a_reason_and_another_supervisor(clie
     change = r.json
     assert change["state"] == "proposed" and change["in_market_hours"] is True
     r = client.post(f"/api/v1/vendor-changes/{change['id']}/approval", json={})
-    assert r.status_code == 403 and r.json["code"] == "four_eyes"
+    assert r.status_code == 403 and r.json["code"] == "own_change"
     assert api_as("oncall").post(f"/api/v1/vendor-changes/{change['id']}/approval", json={}).status_code == 403
     r = api_as("supervisor").post(f"/api/v1/vendor-changes/{change['id']}/approval", json={"note": "CISO agreed by phone"})
     assert r.status_code == 200, r.json

@@ -42,10 +42,24 @@ def test_an_admin_creates_a_contract_covering_systems(world, web, session):
     web.login("admin")
     r = web.post("/admin/contracts/new", {"vendor_id": str(world.other.id), "reference": "C-2026-9", "title": "雲端代管",
                                           "starts_on": "2026-01-01", "system_ids": [str(world.core.id)], "availability_target": "99.95",
-                                          "vendor_notify_minutes": "30", "basic_clauses": ["1", "3"]}, token_from="/admin/vendors/new")
+                                          "vendor_notify_minutes": "30", f"level-{world.core.id}-rto": "45",
+                                          "clause-term-status": "present",
+                                          "clause-term-section": "第2條", "clause-warranty-status": "absent"},
+                 token_from="/admin/vendors/new")
     assert r.status_code == 302
     contract = session.scalar(sa.select(Contract).where(Contract.reference == "C-2026-9"))
-    assert [c.system_id for c in contract.covered] == [world.core.id] and contract.basic_clauses == [1, 3]
+    assert [(c.system_id, c.rto_minutes, c.rpo_minutes) for c in contract.covered] == [(world.core.id, 45, None)]
+    recorded = {c.clause_key: (c.status.value, c.section) for c in contract.clauses}
+    assert recorded == {"term": ("present", "第2條"), "warranty": ("absent", None),
+                        "incident_notification": ("present", None)}  # the 30 minutes are that clause
+    form = web.get(f"/admin/contracts/{contract.id}/edit").get_data(as_text=True)
+    assert f'name="level-{world.core.id}-rto" type="number" value="45"' in form
+    # a contradiction comes back on the form with the input kept
+    r = web.post(f"/admin/contracts/{contract.id}/edit", {
+        "vendor_id": str(world.other.id), "reference": "C-2026-9", "title": "雲端代管", "starts_on": "2026-01-01",
+        "system_ids": [str(world.core.id)], "vendor_notify_minutes": "30", "clause-incident_notification-status": "absent",
+        "version": str(contract.version)}, token_from="/admin/vendors/new")
+    assert r.status_code == 422 and "incident_notification" in r.get_data(as_text=True)
     r = web.post("/admin/contracts/new", {"vendor_id": str(world.other.id), "reference": "C-2026-10", "title": "x",
                                           "starts_on": "2026-02-01", "ends_on": "2026-01-01"}, token_from="/admin/vendors/new")
     assert r.status_code == 422 and 'id="ends_on-error"' in r.get_data(as_text=True)

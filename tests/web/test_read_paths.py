@@ -39,6 +39,11 @@ PAGES = [
     "/incidents/{incident}/print",
     "/vendors",
     "/vendors/{vendor}",
+    "/vendors/{vendor}/incidents",
+    "/vendors/{vendor}/contracts",
+    "/vendors/{vendor}/changes",
+    "/vendors/{vendor}/duties",
+    "/contracts/clause-gaps",
     "/vendors/{vendor}/history.csv",
 ]
 

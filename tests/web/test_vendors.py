@@ -56,8 +56,8 @@ def test_the_sql_aggregates_agree_with_each_incidents_own_figures(world, session
 def test_the_vendor_pages_query_in_bounded_numbers(app, world, web, session, registry, frozen):
     _history_world(world, session, registry, frozen)
     web.login("auditor")
-    web.get(f"/vendors/{world.vendor.id}")  # a list read of incident records: recorded once, then coalesced
-    page = f"/vendors/{world.vendor.id}"  # read here: inside the count, the test's own reload would be counted
+    page = f"/vendors/{world.vendor.id}/incidents"  # read here: inside the count, the test's own reload would be counted
+    web.get(page)  # a list read of incident records: recorded once, then coalesced
     list_few = count_queries(app, lambda: web.get("/vendors"))
     page_few = count_queries(app, lambda: web.get(page))
     for n in range(20):
@@ -70,15 +70,17 @@ def test_the_vendor_pages_query_in_bounded_numbers(app, world, web, session, reg
 def test_the_vendor_page_shows_contracts_systems_and_history_by_period(world, web, session, registry, frozen):
     _history_world(world, session, registry, frozen)
     web.login("auditor")
-    page = web.get(f"/vendors/{world.vendor.id}").get_data(as_text=True)
-    assert world.contract.reference in page and "APP電子下單系統 (30 / 5)" in page
+    page = web.get(f"/vendors/{world.vendor.id}/contracts").get_data(as_text=True)
+    assert world.contract.reference in page and "APP電子下單系統" in page and "(30 / 5)" in page
+    history = f"/vendors/{world.vendor.id}/incidents"
+    page = web.get(history).get_data(as_text=True)
     assert "quick" in page and "HYPERLINK" in page
-    page = web.get(f"/vendors/{world.vendor.id}?aware_from=2026-11-01&aware_to=2026-11-21").get_data(as_text=True)
+    page = web.get(f"{history}?aware_from=2026-11-01&aware_to=2026-11-21").get_data(as_text=True)
     assert "quick" in page and "HYPERLINK" not in page
-    bad = web.get(f"/vendors/{world.vendor.id}?aware_from=2026-11-21&aware_to=2026-11-01")
+    bad = web.get(f"{history}?aware_from=2026-11-21&aware_to=2026-11-01")
     assert bad.status_code == 422 and "期間結束日不可早於起始日" in bad.get_data(as_text=True)
-    assert web.get(f"/vendors/{world.vendor.id}?aware_from=nonsense").status_code == 422
-    assert web.get("/vendors/999").status_code == 404
+    assert web.get(f"{history}?aware_from=nonsense").status_code == 422
+    assert web.get("/vendors/999").status_code == 404 and web.get("/vendors/999/incidents").status_code == 404
 
 
 def test_csv_export_opens_in_excel_and_keeps_formulas_out(world, web, session, registry, frozen):
@@ -129,5 +131,5 @@ def test_exports_carry_filing_times_and_the_justification_beside_a_miss(world, w
     assert by_title["quick"][justified] == "Initial report (twse): Reporting portal down — sup, 2026-11-21 02:10"
     assert by_title["quick"][header.index("Initial report (twse)")] == "missed"
     assert by_title["'=HYPERLINK(\"x\")"][filed] == "Initial report (twse): 2026-10-12 02:20 / 2026-11-21 02:10"
-    page = web.get(f"/vendors/{world.vendor.id}").get_data(as_text=True)
+    page = web.get(f"/vendors/{world.vendor.id}/incidents").get_data(as_text=True)
     assert "Reporting portal down" in page
