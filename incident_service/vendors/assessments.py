@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selecti
 from incident_service.api_common import check_version
 from incident_service.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from incident_service.extensions import db
+from incident_service.phrases import N_
 from incident_service.vendors.catalogues import Checklist
 from incident_service.vendors.models import Contract, ContractSystem, System, Vendor
 
@@ -143,13 +144,13 @@ def _check_answers(given: list[dict[str, Any]], checklist: Checklist, today: dat
         result = answer.get("result")
         applies = answer.get("applies", True)
         if not applies and result not in (None, AnswerResult.na.value):
-            problems["result"] = ["An item that does not apply is answered na."]
+            problems["result"] = [N_("An item that does not apply is answered na.")]
         if applies and result == AnswerResult.na.value:
-            problems["result"] = ["An item that applies is answered yes or no; set applies to false otherwise."]
+            problems["result"] = [N_("An item that applies is answered yes or no; set applies to false otherwise.")]
         if result == AnswerResult.no.value and not (answer.get("explanation") or "").strip():
-            problems["explanation"] = ["Explain a no: what is missing and what is done about it."]
+            problems["explanation"] = [N_("Explain a no: what is missing and what is done about it.")]
         if answer.get("answered_on") and answer["answered_on"] > today:
-            problems["answered_on"] = ["An answer cannot be dated in the future."]
+            problems["answered_on"] = [N_("An answer cannot be dated in the future.")]
         if problems:
             errors[str(index)] = problems
     return errors
@@ -179,7 +180,7 @@ def _apply_answers(assessment: VendorAssessment, given: list[dict[str, Any]], ch
 
 def _check_result(data: dict[str, Any]) -> dict[str, list[str]]:
     if data.get("result") == AssessmentResult.conditional.value and not (data.get("conditions") or "").strip():
-        return {"conditions": ["A conditional result says its conditions."]}
+        return {"conditions": [N_("A conditional result says its conditions.")]}
     return {}
 
 
@@ -194,7 +195,7 @@ def record_assessment(*, session: Session, vendor_id: int, data: dict[str, Any],
     errors = _check_answers(answers, checklist, today)
     errors = ({"answers": errors} if errors else {}) | _check_result(data)
     if data["assessed_on"] > today:
-        errors["assessed_on"] = ["An assessment cannot be dated in the future."]
+        errors["assessed_on"] = [N_("An assessment cannot be dated in the future.")]
     if errors:
         raise ValidationFailed(errors)
     figure = concentration(session, vendor_id=vendor_id, on=data["assessed_on"])

@@ -15,7 +15,8 @@ from incident_service.api_common import check_version
 from incident_service.database import apply_changes
 from incident_service.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from incident_service.extensions import db
-from incident_service.vendors.catalogues import MarketWindow, TradingCalendar
+from incident_service.phrases import N_
+from incident_service.vendors.catalogues import TradingCalendar
 from incident_service.vendors.models import System, Vendor
 from incident_service.vendors.service import load_systems
 
@@ -93,30 +94,27 @@ def changes_query(*, vendor_id: int | None = None, state: ChangeState | None = N
     return stmt
 
 
-def describe_window(window: MarketWindow) -> str:
-    return (f"{window.day.isoformat()} {window.starts_at.strftime('%H:%M')}–{window.ends_at.strftime('%H:%M')} "
-            f"{window.starts_at.tzinfo.key}, a trading day")
-
-
 def _check_plan(change: VendorChange, calendar: TradingCalendar) -> None:
     """The plan's own rules; sets ``in_market_hours``. A plan in the no-update window that is not an emergency is
     refused (422 ``market_hours``), naming the window."""
     errors: dict[str, list[str]] = {}
     if change.planned_end <= change.planned_start:
-        errors["planned_end"] = ["A change ends after it starts."]
+        errors["planned_end"] = [N_("A change ends after it starts.")]
     elif change.planned_end - change.planned_start > LONGEST_CHANGE:
-        errors["planned_end"] = ["Plan a change of at most 31 days; split a longer one."]
+        errors["planned_end"] = [N_("Plan a change of at most 31 days; split a longer one.")]
     if change.emergency and not (change.emergency_reason or "").strip():
-        errors["emergency_reason"] = ["An emergency change says why it cannot wait for the market to close."]
+        errors["emergency_reason"] = [N_("An emergency change says why it cannot wait for the market to close.")]
     if not (change.rollback_plan or "").strip():
-        errors["rollback_plan"] = ["Say how the change is rolled back if it fails."]
+        errors["rollback_plan"] = [N_("Say how the change is rolled back if it fails.")]
     windows = calendar.windows_overlapping(change.planned_start, change.planned_end) if "planned_end" not in errors else []
     change.in_market_hours = bool(windows)
     if windows and not change.emergency:
-        errors["planned_start"] = [
-            f"Planned inside the market's no-update window {describe_window(windows[0])}: no vendor update before the "
-            "open or during the session (seed 001 Art. 4). Plan it outside, or mark it an emergency for a supervisor "
-            "to approve."]
+        window = windows[0]
+        errors["planned_start"] = [N_(
+            "Planned inside the market's no-update window %(day)s %(start)s–%(end)s (%(zone)s), a trading day: no vendor "
+            "update before the open or during the session (seed 001 Art. 4). Plan it outside, or mark it an emergency "
+            "for a supervisor to approve.", day=window.day.isoformat(), start=window.starts_at.strftime("%H:%M"),
+            end=window.ends_at.strftime("%H:%M"), zone=window.starts_at.tzinfo.key)]
         raise ValidationFailed(errors, message="The change is planned inside market hours.", code="market_hours")
     if errors:
         raise ValidationFailed(errors)

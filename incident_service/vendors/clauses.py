@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from incident_service.errors import ValidationFailed
+from incident_service.phrases import N_
 from incident_service.vendors.catalogues import ClauseCatalogue
 from incident_service.vendors.models import ClauseStatus, Contract, ContractClause
 
@@ -142,7 +143,8 @@ def reconcile_linked_fields(contract: Contract, recorded: dict[str, ContractClau
         if (yes and not present) or (link.exact and present and not yes):
             stated = "present" if present else row.status.value.replace("_", " ")
             errors.setdefault(link.field, []).append(
-                f"Contradicts the clause {link.clause!r}, recorded {stated}: change one of them.")
+                N_("Contradicts the clause %(clause)s, recorded %(stated)s: change one of them.", clause=link.clause,
+                   stated=stated))
             errors.setdefault("clauses", []).append(f"{link.clause!r} contradicts {link.field}.")
     if errors:
         raise ValidationFailed(errors)
