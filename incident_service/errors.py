@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from incident_service.extensions import db
@@ -97,10 +97,7 @@ def error_response(status: int, code: str, message: str, errors: dict | None = N
         response.status_code = status
     else:
         html = render_template("errors/error.html", status=status, code=code, message=message, errors=errors or {})
-        response = (html, status)
-        from flask import make_response
-
-        response = make_response(response)
+        response = make_response(html, status)
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import limits
 from flask import Flask, current_app, g, request
 from flask_login import current_user
+from flask_wtf.csrf import ValidationError, validate_csrf
 
 from incident_service import clock
 from incident_service.auth import tokens
@@ -196,8 +197,6 @@ def _too_many(limit: str, *keys: str) -> bool:
 def _csrf_header_valid() -> bool:
     """Our own pages may write through the API with the session, if they send the form's CSRF token
     (``X-CSRFToken``); a cookie alone never writes."""
-    from flask_wtf.csrf import ValidationError, validate_csrf
-
     try:
         validate_csrf(request.headers.get("X-CSRFToken"))
     except ValidationError:
