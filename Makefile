@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-test bench-clock bench-pages bench-notify bench-http chromium pdf-libraries translations clean
+.PHONY: run test install install-test bench-clock bench-failover bench-pages bench-notify bench-http chromium pdf-libraries translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,8 @@ run: install pdf-libraries
 	@mkdir -p instance
 	$(BIN)/flask db upgrade
 	MFA_REQUIRED=0 $(BIN)/flask demo-data
-	MFA_REQUIRED=0 PORT=$(PORT) $(BIN)/flask serve-all --port $(PORT)
+	@# exec: make's SIGTERM (make killed) reaches serve-all itself, which stops its engine; --stop-with-parent for a SIGKILL.
+	exec env MFA_REQUIRED=0 PORT=$(PORT) $(BIN)/flask serve-all --port $(PORT) --stop-with-parent
 
 ## The browser tests drive Debian's Chromium (Playwright cannot download its own here), with a CJK font for screenshots.
 chromium:
@@ -65,8 +66,13 @@ test: install-test chromium
 		$(BIN)/python -m pytest -n auto; \
 	fi
 
+## make bench-clock: 100,000 pending deadlines, 10,000 due in one minute, two engines on PostgreSQL (bench_clock_h14).
 bench-clock: install-test
 	$(BIN)/python -m bench.clock
+
+## make bench-failover: two engines on PostgreSQL, 1,000 escalations to a loopback webhook, one killed mid-burst.
+bench-failover: install-test
+	$(BIN)/python -m bench.failover
 
 bench-pages: install-test
 	$(BIN)/python -m bench.pages

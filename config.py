@@ -56,7 +56,8 @@ class Config:
     CUSTOMER_SERVICE_LINE = os.environ.get("CUSTOMER_SERVICE_LINE", "")
     # How long before a scheduler heartbeat counts as stale on /health.
     SCHEDULER_STALE_SECONDS = int(os.environ.get("SCHEDULER_STALE_SECONDS", "30"))
-    # How often the clock engine looks for due warnings and escalations.
+    # The clock engine sleeps until the next due alert, and at most this long (its safety-net poll; on PostgreSQL a
+    # web request that schedules an earlier alert wakes it at once).
     ENGINE_TICK_SECONDS = float(os.environ.get("ENGINE_TICK_SECONDS", "0.5"))
     ENGINE_BATCH_SIZE = int(os.environ.get("ENGINE_BATCH_SIZE", "500"))
     # How often the engine brings every vendor's duties in line with the calendar (writes resync at once anyway).
@@ -75,8 +76,9 @@ class Config:
     NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "10"))
     NOTIFY_BACKOFF_SECONDS = int(os.environ.get("NOTIFY_BACKOFF_SECONDS", "30"))
     NOTIFY_BACKOFF_MAX_SECONDS = int(os.environ.get("NOTIFY_BACKOFF_MAX_SECONDS", "1800"))
-    # A claimed message not marked within the lease is sent again (same idempotency key).
-    NOTIFY_LEASE_SECONDS = int(os.environ.get("NOTIFY_LEASE_SECONDS", "120"))
+    # A claimed message not marked within the lease is sent again (same idempotency key); a live sender renews it
+    # every third of it, so a dead engine's messages move to another within this many seconds.
+    NOTIFY_LEASE_SECONDS = float(os.environ.get("NOTIFY_LEASE_SECONDS", "10"))
     NOTIFY_TICK_SECONDS = float(os.environ.get("NOTIFY_TICK_SECONDS", "1"))
     NOTIFY_SCAN_SECONDS = float(os.environ.get("NOTIFY_SCAN_SECONDS", "60"))
     NOTIFY_BATCH_SIZE = int(os.environ.get("NOTIFY_BATCH_SIZE", "40"))

@@ -6,6 +6,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import click
@@ -66,11 +68,15 @@ def register(app: Flask) -> None:
         click.echo(demo_logins(session=db.session, now=clock.now()))
 
     @app.cli.command("scheduler")
-    def scheduler() -> None:
-        """Run the clock engine (APScheduler) in this process until Ctrl-C or SIGTERM."""
+    @click.option("--wait-for-lock", default=0.0, type=float, metavar="SECONDS",
+                  help="SQLite: wait this long for an engine that is stopping to let go of the lock.")
+    @click.option("--stop-with-parent", is_flag=True, help="Stop when the process that started this one is gone.")
+    def scheduler(wait_for_lock: float, stop_with_parent: bool) -> None:
+        """Run the clock engine in this process until Ctrl-C or SIGTERM (both let the sends in flight finish)."""
 
         click.echo("Clock engine starting (Ctrl-C stops it).")
-        run_engine(current_app._get_current_object())
+        run_engine(current_app._get_current_object(), lock_wait_seconds=wait_for_lock,
+                   stop_with_parent=stop_with_parent)
 
     @app.cli.command("policies")
     @click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
@@ -92,16 +98,49 @@ def register(app: Flask) -> None:
     @app.cli.command("serve-all")
     @click.option("--host", default="127.0.0.1")
     @click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int)
-    def serve_all(host: str, port: int) -> None:
-        """Development: the web app and API, with the clock engine in a second process. Ctrl-C stops both."""
-        engine = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"])
+    @click.option("--stop-with-parent", is_flag=True, help="Stop when the process that started this one is gone.")
+    def serve_all(host: str, port: int, stop_with_parent: bool) -> None:
+        """Development: the web app and API, with the clock engine in a second process. Ctrl-C, or a SIGTERM to this
+        process (`make` sends one when it is killed), stops both; the engine also stops if this process is killed."""
+
+        def _terminate(signum, frame):  # noqa: ARG001 - without this a SIGTERM ends us and leaves the engine running
+            raise SystemExit(128 + signum)
+
+        signal.signal(signal.SIGTERM, _terminate)
+        if stop_with_parent:
+            watch_parent(os.getppid())
+        # The engine may still be finishing the previous run's sends: it waits for the SQLite lock a little.
+        engine = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "scheduler",
+                                   "--wait-for-lock", str(ENGINE_STOP_SECONDS), "--stop-with-parent"])
         try:
             click.echo(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")
             # Flask refuses app.run() inside its own CLI; werkzeug's server is what it would have used.
             run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
         finally:
-            engine.send_signal(signal.SIGTERM)
-            try:
-                engine.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                engine.kill()
+            stop_engine(engine)
+
+
+def watch_parent(parent_pid: int) -> None:
+    """SIGTERM this process once its parent is gone (`make run` killed with SIGKILL cannot pass anything on)."""
+
+    def _watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=_watch, name="watch-parent", daemon=True).start()
+
+
+# Long enough for the sends in flight to finish (NOTIFY_SEND_TIMEOUT, 10 s) and be marked.
+ENGINE_STOP_SECONDS = 20
+
+
+def stop_engine(engine: subprocess.Popen) -> None:
+    """SIGTERM, and the time to finish its sends; then SIGKILL."""
+    if engine.poll() is None:
+        engine.send_signal(signal.SIGTERM)
+    try:
+        engine.wait(timeout=ENGINE_STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        engine.kill()
+        engine.wait()

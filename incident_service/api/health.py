@@ -13,10 +13,21 @@ from incident_service.api_common import UTCDateTimeField, request_now
 from incident_service.extensions import db
 from incident_service.notify.schemas import DeliveryHealthSchema
 from incident_service.notify.service import delivery_health
-from incident_service.engine.models import EngineHeartbeat
+from incident_service.engine.models import EngineHeartbeat, EngineRole
 from incident_service.reporting.models import AlertState, DeadlineAlert
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Service health (no login needed)")
+
+
+class EngineSchema(ma.Schema):
+    engine_id = ma.fields.String()
+    role = ma.fields.String(metadata={"description": "active: runs the calendar jobs (vendor duties, other clocks' scan, "
+                                                     "audit checkpoints) besides firing and delivering; standby: fires "
+                                                     "and delivers, and becomes active when the active engine stops"})
+    hostname = ma.fields.String()
+    pid = ma.fields.Integer()
+    last_heartbeat = UTCDateTimeField()
+    seconds_since_heartbeat = ma.fields.Integer()
 
 
 class SchedulerSchema(ma.Schema):
@@ -25,6 +36,9 @@ class SchedulerSchema(ma.Schema):
     last_heartbeat = UTCDateTimeField(allow_none=True)
     seconds_since_heartbeat = ma.fields.Integer(allow_none=True)
     engines_alive = ma.fields.Integer()
+    active_engine_id = ma.fields.String(allow_none=True, metadata={"description": "the live engine that is active"})
+    engines_standby = ma.fields.Integer(metadata={"description": "live engines standing by"})
+    engines = ma.fields.List(ma.fields.Nested(EngineSchema), metadata={"description": "the live engines, latest beat first"})
     pending_alerts_overdue = ma.fields.Integer(metadata={"description": "alert instants due over 60 s ago and not yet fired"})
 
 
@@ -47,12 +61,20 @@ def scheduler_health(now) -> dict:
     )
     if not beats:
         return {"status": "never_started", "engine_id": None, "last_heartbeat": None, "seconds_since_heartbeat": None,
-                "engines_alive": 0, "pending_alerts_overdue": lagging}
+                "engines_alive": 0, "active_engine_id": None, "engines_standby": 0, "engines": [],
+                "pending_alerts_overdue": lagging}
     latest = beats[0]
     age = int((now - latest.last_beat_at).total_seconds())
-    alive = sum((now - b.last_beat_at).total_seconds() <= stale_after for b in beats)
+    # A killed engine's row looks alive until its heartbeat is stale; the engine that took over beat since.
+    alive = [b for b in beats if (now - b.last_beat_at).total_seconds() <= stale_after]
+    active = next((b for b in alive if b.role == EngineRole.active), None)
     return {"status": "ok" if age <= stale_after else "stale", "engine_id": latest.engine_id,
-            "last_heartbeat": latest.last_beat_at, "seconds_since_heartbeat": age, "engines_alive": alive,
+            "last_heartbeat": latest.last_beat_at, "seconds_since_heartbeat": age, "engines_alive": len(alive),
+            "active_engine_id": active.engine_id if active else None,
+            "engines_standby": sum(b.role == EngineRole.standby for b in alive),
+            "engines": [{"engine_id": b.engine_id, "role": b.role.value, "hostname": b.hostname, "pid": b.pid,
+                         "last_heartbeat": b.last_beat_at,
+                         "seconds_since_heartbeat": int((now - b.last_beat_at).total_seconds())} for b in alive],
             "pending_alerts_overdue": lagging}
 
 

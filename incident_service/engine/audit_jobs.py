@@ -1,5 +1,6 @@
 """The clock engine's checkpoint job: thin. Every AUDIT_ANCHOR_MINUTES it checks the entries since the last
-checkpoint and writes a signed one for the head (mailed to the auditors when AUDIT_ANCHOR_MAIL is set).
+checkpoint and writes a signed one for the head (mailed to the auditors when AUDIT_ANCHOR_MAIL is set). Only the
+active engine runs it.
 
 Referenced as ``module:function`` with plain arguments (APScheduler stores jobs that way)."""
 from __future__ import annotations
@@ -9,13 +10,15 @@ import logging
 from incident_service import clock
 from incident_service.audit import anchors
 from incident_service.notify.audit_mail import mail_checkpoint
-from incident_service.jobapp import current_engine_app
+from incident_service.jobapp import current_engine_app, engine_is_active
 from incident_service.extensions import db
 
 log = logging.getLogger(__name__)
 
 
 def write_checkpoint(engine_id: str) -> int:  # noqa: ARG001 - the engine passes its id to every job
+    if not engine_is_active():
+        return 0
     app = current_engine_app()
     with app.app_context():
         config = app.config

@@ -2,7 +2,8 @@
 
 Writes to a vendor's records resync its duties at once; this pass catches what time alone changes (a certificate
 entering its warning window, a contract starting or ending, the next yearly occurrence) and anything a failed
-request left behind. Idempotent: two engines may both run it; an occurrence has one unique key."""
+request left behind. Only the active engine runs it (standbys take it over when it stops); idempotent all the same:
+an occurrence has one unique key."""
 from __future__ import annotations
 
 import logging
@@ -10,13 +11,14 @@ import logging
 from incident_service import clock
 from incident_service.cases.duties import sync_all_duties
 from incident_service.extensions import db
-from incident_service.jobapp import current_engine_app
+from incident_service.jobapp import current_engine_app, engine_is_active
 
 log = logging.getLogger(__name__)
 
 
 def sync_duties(engine_id: str) -> int:  # noqa: ARG001 - the engine passes its id to every job
-
+    if not engine_is_active():
+        return 0
     app = current_engine_app()
     with app.app_context():
         return sync_all_duties(session=db.session, registry=app.extensions["policies"], now=clock.now())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from pathlib import Path
 
 
@@ -18,16 +19,24 @@ class SingleEngineLock:
         self.path = path
         self._fd: int | None = None
 
-    def acquire(self) -> None:
+    def acquire(self, *, wait_seconds: float = 0.0) -> None:
+        """Take the lock, or raise EngineAlreadyRunning. ``wait_seconds``: give an engine that is stopping (the
+        previous ``make run``'s, finishing its sends) that long to let go first."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            os.close(fd)
-            raise EngineAlreadyRunning(
-                f"Another clock engine holds {self.path}; on SQLite only one may run (use PostgreSQL for several)."
-            ) from exc
+        give_up = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError as exc:
+                if time.monotonic() < give_up:
+                    time.sleep(0.2)
+                    continue
+                os.close(fd)
+                raise EngineAlreadyRunning(
+                    f"Another clock engine holds {self.path}; on SQLite only one may run (use PostgreSQL for several)."
+                ) from exc
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd

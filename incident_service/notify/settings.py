@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
+from flask import current_app
+
 
 @dataclass(frozen=True)
 class SmtpSettings:
@@ -25,13 +27,20 @@ class NotifySettings:
     max_attempts: int = 10
     backoff_seconds: int = 30  # first retry after this, doubling each time
     backoff_max_seconds: int = 1800
-    lease_seconds: int = 120  # a claimed message not marked by then is retried (its sender is presumed dead)
+    # A claimed message not marked by then is retried: its sender is presumed dead. A live sender renews the lease
+    # of what it still holds every third of it, so the lease can be short and a dead engine's work moves in seconds.
+    lease_seconds: float = 10
     batch_size: int = 40
     workers: int = 8  # messages sent in parallel (network only; marks stay on one thread)
     send_timeout: float = 10.0
     follow_audience: bool = True  # honour each notification's own audience (reporter, supervisors)
     smtp: SmtpSettings = SmtpSettings()
     webhook_allowed_hosts: tuple[str, ...] = ()  # may be loopback/private (WEBHOOK_ALLOWED_HOSTS)
+
+    @property
+    def renew_seconds(self) -> float:
+        """How often a sender renews the lease of the messages it holds (its heartbeat)."""
+        return max(self.lease_seconds / 3, 0.1)
 
 
 def settings_from(config: Mapping[str, Any], zone: ZoneInfo) -> NotifySettings:
@@ -46,7 +55,7 @@ def settings_from(config: Mapping[str, Any], zone: ZoneInfo) -> NotifySettings:
         max_attempts=int(config.get("NOTIFY_MAX_ATTEMPTS", 10)),
         backoff_seconds=int(config.get("NOTIFY_BACKOFF_SECONDS", 30)),
         backoff_max_seconds=int(config.get("NOTIFY_BACKOFF_MAX_SECONDS", 1800)),
-        lease_seconds=int(config.get("NOTIFY_LEASE_SECONDS", 120)),
+        lease_seconds=float(config.get("NOTIFY_LEASE_SECONDS", 10)),
         batch_size=int(config.get("NOTIFY_BATCH_SIZE", 40)), workers=int(config.get("NOTIFY_WORKERS", 8)),
         send_timeout=float(config.get("NOTIFY_SEND_TIMEOUT", 10)),
         follow_audience=bool(config.get("NOTIFY_FOLLOW_AUDIENCE", True)), smtp=smtp,
@@ -56,6 +65,4 @@ def settings_from(config: Mapping[str, Any], zone: ZoneInfo) -> NotifySettings:
 
 def current_settings() -> NotifySettings:
     """The settings of the current app (handlers and jobs; services take them as an argument)."""
-    from flask import current_app
-
     return settings_from(current_app.config, current_app.extensions["policies"].zone)

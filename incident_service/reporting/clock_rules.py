@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from incident_service.reporting.duty_policy import DutyPolicy
 from incident_service.reporting.models import AlertStage, AlertState, Deadline, DeadlineAlert, DeadlineState, Filing
 from incident_service.reporting.policy import Clock
+from incident_service.reporting.wakeup import wake_clock
 
 
 class Stop(Protocol):
@@ -53,10 +54,12 @@ def schedule_alerts(session: Session, deadline: Deadline, clock: Clock | DutyPol
     latest_past = max(past_warnings, key=lambda i: i[2]) if past_warnings and due > now else None
     if clock.escalate:
         instants.append((AlertStage.escalation, 0, due))
+    scheduled = False
     for stage, offset, fire_at in instants:
         if (stage, offset) in existing:
             continue
         skipped = stage == AlertStage.warning and fire_at <= now and (stage, offset, fire_at) != latest_past
+        scheduled = scheduled or not skipped
         session.add(
             DeadlineAlert(
                 deadline_id=deadline.id,
@@ -67,6 +70,8 @@ def schedule_alerts(session: Session, deadline: Deadline, clock: Clock | DutyPol
                 state=AlertState.skipped if skipped else AlertState.scheduled,
             )
         )
+    if scheduled:
+        wake_clock(session)  # the engines sleep until the next due instant: this one may be earlier
 
 
 def new_state(deadline: Deadline, *, filing: Filing | Stop | None, applies: bool, due_at: datetime | None,

@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from incident_service.engine.service import register_engine, run_tick
 from incident_service.reporting.models import AlertState, DeadlineAlert, Notification
 from tests import factories
 from tests.conftest import T0
+from tests.engine.processes import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,12 +41,12 @@ def test_everything_due_during_downtime_fires_once_in_due_order_after_restart(se
 
 
 def test_scheduler_jobs_are_stored_by_reference_and_never_dropped_as_misfired(app):
-    scheduler = build_scheduler(app, "e-test", blocking=False)
+    scheduler = build_scheduler(app, "e-test")
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert {"fire_due_alerts", "heartbeat", "sync_vendor_duties"} <= set(jobs)
+    assert {"heartbeat", "notify_route_and_deliver", "sync_vendor_duties", "audit_checkpoint"} <= set(jobs)
     assert jobs["sync_vendor_duties"].func_ref == "incident_service.engine.duty_jobs:sync_duties"
-    tick = jobs["fire_due_alerts"]
-    assert tick.func_ref == "incident_service.engine.jobs:fire_due_alerts"
+    assert jobs["heartbeat"].func_ref == "incident_service.engine.jobs:heartbeat"
+    assert "fire_due_alerts" not in jobs  # alerts fire at their instant (the engine's alarm), not on a fixed tick
     assert JOB_DEFAULTS == {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
     assert scheduler._job_defaults["misfire_grace_time"] is None and scheduler._job_defaults["max_instances"] == 1
 
@@ -56,15 +56,6 @@ def _engine(db_url: str, *extra_env) -> subprocess.Popen:
            "ENGINE_BATCH_SIZE": "50"}
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "scheduler"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def _wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def _stop(proc: subprocess.Popen, sig=signal.SIGTERM) -> str:
@@ -89,14 +80,14 @@ def test_real_engine_processes_fire_each_alert_exactly_once(app, session, regist
     first = _engine(db_url)
     second = _engine(db_url)
     try:
-        assert _wait_for(lambda: (session.rollback(), _count(session, Notification))[1] >= 60), _stop(first) + _stop(second)
+        assert wait_for(lambda: (session.rollback(), _count(session, Notification))[1] >= 60), _stop(first) + _stop(second)
         if not postgres:
             # SQLite: one engine only; whichever comes second refuses to start and says why.
-            assert _wait_for(lambda: first.poll() is not None or second.poll() is not None)
+            assert wait_for(lambda: first.poll() is not None or second.poll() is not None)
             refused = first if first.poll() is not None else second
             assert refused.returncode != 0 and "only one may run" in refused.stdout.read()
         alive = 2 if postgres else 1
-        assert _wait_for(lambda: client.get("/api/v1/health").json["scheduler"]["engines_alive"] == alive)
+        assert wait_for(lambda: client.get("/api/v1/health").json["scheduler"]["engines_alive"] == alive)
         health = client.get("/api/v1/health").json
         assert health["database"] == "ok" and health["scheduler"]["status"] == "ok"
         if postgres:
@@ -105,7 +96,7 @@ def test_real_engine_processes_fire_each_alert_exactly_once(app, session, regist
             first.wait(timeout=10)
             for i in range(30):
                 factories.incident(session, registry, now, aware_at=now - timedelta(minutes=41, seconds=i))
-            assert _wait_for(lambda: (session.rollback(), _count(session, Notification))[1] >= 90)
+            assert wait_for(lambda: (session.rollback(), _count(session, Notification))[1] >= 90)
     finally:
         logs = _stop(first) + _stop(second)
     session.rollback()

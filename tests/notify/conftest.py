@@ -76,6 +76,9 @@ class Endpoint:
     def __init__(self):
         self.requests: list[dict] = []
         self.answers: list[int] = []
+        self.delay = 0.0  # seconds each answer takes: a slow receiver keeps sends in flight
+        self.held = threading.Event()  # cleared: every request waits until it is set
+        self.held.set()
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -83,6 +86,8 @@ class Endpoint:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 status = endpoint.answers.pop(0) if endpoint.answers else 200
                 endpoint.requests.append({"path": self.path, "headers": dict(self.headers), "body": body, "status": status})
+                endpoint.held.wait(30)
+                time.sleep(endpoint.delay)
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
