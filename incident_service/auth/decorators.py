@@ -15,8 +15,9 @@ def actor_can(permission: Permission) -> bool:
     return user_can(g.get("actor_user") or current_user, permission)
 
 
-def require(permission: Permission):
-    """Web view guard: not logged in → the login page; logged in without the permission → 403.
+def require(permission: Permission, *, display: bool = False):
+    """Web view guard: not logged in → the login page; logged in without the permission → 403. ``display``: a wall
+    display's session (``g.display``, set by the auth guards for the board's endpoints only) may open it too.
 
     The permission is kept on the view (``required_permission``), so the role-matrix test can find every
     guarded page and a page without a guard shows up.
@@ -25,6 +26,8 @@ def require(permission: Permission):
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
+            if display and not current_user.is_authenticated and g.get("display") is not None:
+                return view(*args, **kwargs)
             if not current_user.is_authenticated:
                 return redirect(url_for("auth.login", next=request.full_path))
             if not user_can(current_user, permission):

@@ -6,12 +6,21 @@ clock by hours to make deadlines fall due, and that must not log the test user o
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
+from incident_service import clock
+from incident_service.auth.displays import live_display
+from incident_service.extensions import db
+
 # Pages anyone may open (the login steps; static files; the API's own guard handles /api).
-PUBLIC_WEB_ENDPOINTS = frozenset({"auth.login", "auth.mfa", "auth.mfa_setup", "auth.logout", "static"})
+PUBLIC_WEB_ENDPOINTS = frozenset({"auth.login", "auth.mfa", "auth.mfa_setup", "auth.logout", "auth.display_start", "static"})
+# What a wall display's session may open: the board (in wall mode) and its feed; nothing else.
+DISPLAY_ENDPOINTS = frozenset({"reporting_web.board_page", "reporting_web.board_feed"})
+DISPLAY_SESSION = "_display_id"
 SWAGGER_UI_ENDPOINT = "api-docs.openapi_swagger_ui"
 SWAGGER_UI_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
                   "script-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
@@ -65,11 +74,37 @@ def login_before_any_page():
         return None
     if current_user.is_authenticated:
         return None
+    if DISPLAY_SESSION in session:
+        return _display_only(endpoint)
     if g.get("session_expired"):
-        flash("Your session ended after inactivity: log in again. (AUTH-440)", "error")
+        flash(_("Your session ended after inactivity: log in again. (AUTH-440)"), "error")
     elif g.get("session_ended"):
-        flash("Your session was ended (logged out, or your account changed): log in again. (AUTH-441)", "error")
-    return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+        flash(_("Your session was ended (logged out, or your account changed): log in again. (AUTH-441)"), "error")
+    # A form sent after the session ended goes back to its page after the login (its input is kept in the browser).
+    return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else _form_page()))
+
+
+def _form_page() -> str | None:
+    """The local page a refused form was on (its Referer), so the login leads back to it."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc and referrer.netloc != request.host:
+        return None
+    return referrer.path + (f"?{referrer.query}" if referrer.query else "") if referrer.path.startswith("/") else None
+
+
+def _display_only(endpoint: str):
+    """A wall display's session: the board in wall mode and its feed while its key is not revoked."""
+    display = live_display(session=db.session, display_id=session.get(DISPLAY_SESSION), now=clock.now())
+    if display is None:
+        session.clear()
+        flash(_("This wall display's key was revoked: an admin makes a new one. (AUTH-DISPLAY)"), "error")
+        return redirect(url_for("auth.login"))
+    g.display, g.actor_name, g.actor_id = display, display.actor_name, None
+    if endpoint not in DISPLAY_ENDPOINTS:
+        return redirect(url_for("reporting_web.board_page", wall=1))
+    if endpoint == "reporting_web.board_page" and request.args.get("wall") != "1":
+        return redirect(url_for("reporting_web.board_page", wall=1))
+    return None
 
 
 def security_headers(response):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from incident_service.auth.models import User
 from incident_service.auth.service import LoginFailed, finish_login, is_locked, note_failure, reset_code_matches
 from incident_service.database import is_unreadable
+from incident_service.phrases import N_
 
 RECOVERY_CODES = 10
 STEP_SECONDS = 30
@@ -86,8 +87,8 @@ class SecondFactorUnreadable(LoginFailed):
 
     def __init__(self, username: str):
         super().__init__(f"the TOTP key of {username} cannot be decrypted with any FIELD_ENCRYPTION_KEY")
-        self.message = ("Your second factor cannot be checked: its stored key is unreadable. Ask an administrator "
-                        "to reset your MFA. (AUTH-KEY)")
+        self.message = N_("Your second factor cannot be checked: its stored key is unreadable. Ask an administrator "
+                          "to reset your MFA. (AUTH-KEY)")
 
 
 def _fail(session: Session, user: User, reason: str, *, now: datetime, max_failures: int, lock_minutes: int):

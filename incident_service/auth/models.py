@@ -98,3 +98,26 @@ class ApiToken(db.Model):
         if self.revoked_at is not None:
             return "revoked"
         return "live" if now < self.expires_at else "expired"
+
+
+class DisplayToken(db.Model):
+    """A wall screen's read-only key (admin-made, revocable): it opens the board in wall mode and its feed, and
+    nothing else, so the screen is never logged out by the people's session limits. Only its SHA-256 is kept."""
+
+    __tablename__ = "display_tokens"
+    __audit_redact__ = frozenset({"token_hash"})
+    __audit_ignore__ = frozenset({"last_used_at"})  # a use is not a change; the feed's reads are in the trail
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(sa.String(80))
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(sa.String(80))
+
+    @property
+    def actor_name(self) -> str:
+        return f"display:{self.name}"[:80]

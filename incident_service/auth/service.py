@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from incident_service.auth.models import Role, User
 from incident_service.errors import Conflict, DomainError, NotFound, ValidationFailed
+from incident_service.phrases import N_
 from incident_service.textcheck import text_problem
 
 MIN_PASSWORD = 12
@@ -29,7 +30,7 @@ class LoginFailed(DomainError):
     code = "login_failed"
 
     def __init__(self, reason: str):
-        super().__init__("User name, password or code is wrong, or the account is locked. (AUTH-401)")
+        super().__init__(N_("User name, password or code is wrong, or the account is locked. (AUTH-401)"))
         self.reason = reason
 
 

@@ -8,12 +8,13 @@ from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
 from incident_service import clock
 from incident_service.audit import recorder
-from incident_service.auth import admin, guards, mfa, service
+from incident_service.auth import admin, displays, guards, mfa, service
 from incident_service.auth.decorators import require
 from incident_service.auth.forms import CodeForm, EnrolForm, LoginForm, PasswordChangeForm
 from incident_service.auth.models import User
@@ -76,7 +77,7 @@ def _refused(failure: LoginFailed, template: str, *, username: str | None = None
     log.info("login refused: %s (from %s)", failure.reason, request.remote_addr)
     db.session.rollback()
     _audit_login("login_failed", username=username, reason=failure.reason, step=step)
-    flash(failure.message, "error")
+    flash(_(failure.message), "error")  # one message for every refusal (AUTH-401), or the unreadable key's (AUTH-KEY)
     return render_template(template, **context), 401
 
 
@@ -122,7 +123,7 @@ def _pending_user() -> User | None:
 
 
 def _back_to_login():
-    flash("Log in with your password first. (AUTH-440)", "error")
+    flash(_("Log in with your password first. (AUTH-440)"), "error")
     return redirect(url_for("auth.login"))
 
 
@@ -144,7 +145,7 @@ def mfa_view():
         next_url = session.get("_mfa_next")
         response = _signed_in(user, next_url)
         if used_recovery:
-            flash(f"You used a recovery code; {len(user.recovery_codes)} are left. (AUTH-RECOVERY)", "warning")
+            flash(_("You used a recovery code; %(n)s are left. (AUTH-RECOVERY)", n=len(user.recovery_codes)), "warning")
         return response
     return render_template("auth/mfa.html", form=form), 422 if form.errors else 200
 
@@ -190,8 +191,29 @@ def logout():
         _audit_login("logout", user=db.session.get(User, user.id))
     logout_user()
     session.clear()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.get("/display/<token>")
+@limiter.limit(_login_limit)
+def display_start(token: str):
+    """A wall screen opens its link once: the key becomes a display session (read-only, the wall board only) and
+    leaves the address bar."""
+    display = displays.live_display(session=db.session, presented=token, now=clock.now())
+    if display is None:
+        log.info("display: invalid or revoked key from %s", request.remote_addr)
+        return render_template("errors/error.html", status=403, code="AUTH-DISPLAY",
+                               message=_("This wall display's key is not valid or was revoked."), errors={}), 403
+    if current_user.is_authenticated:
+        logout_user()
+    session.clear()
+    session[guards.DISPLAY_SESSION] = display.id
+    session.permanent = True
+    recorder.add(db.session, action="login", record_type="display_tokens", record_id=display.id,
+                 details={"display": display.name}, actor=display.actor_name)
+    db.session.commit()
+    return redirect(url_for("reporting_web.board_page", wall=1))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -217,14 +239,14 @@ def change_password():
             log.info("password change refused: %s (from %s)", failure.reason, request.remote_addr)
             db.session.rollback()
             _audit_login("password_refused", user=user, reason=failure.reason)
-            form.current_password.errors = [failure.message]
+            form.current_password.errors = [_(failure.message)]
             return render_template("auth/password.html", form=form, user=user), 401
         except ValidationFailed as error:
             db.session.rollback()
             form.new_password.errors = [m for ms in error.errors.values() for m in ms]
             return render_template("auth/password.html", form=form, user=user), 422
         guards.start_session(db.session.get(User, user.id), keep_login_time=True)
-        flash("Your password is changed; your other sessions are logged out.", "info")
+        flash(_("Your password is changed; your other sessions are logged out."), "info")
         return redirect(url_for("auth.change_password"))
     status = 422 if form.errors else 200
     return render_template("auth/password.html", form=form, user=user), status

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from incident_service.database import UTCDateTime, minutes_between
+from incident_service.phrases import N_, join
 from incident_service.incidents.models import Incident, incident_systems
 from incident_service.vendors.models import Contract, ContractSystem
 
@@ -24,8 +25,7 @@ def _minutes(delta: timedelta) -> float:
 
 
 def _join(*reasons: str | None) -> str | None:
-    text = " ".join(r for r in reasons if r)
-    return text or None
+    return join(*reasons)
 
 
 # -- which contract an incident is measured against ---------------------------------------------------
@@ -68,9 +68,10 @@ def measuring_contract(incident: Incident, contracts: Iterable[Any], zone: ZoneI
     found = contract_in_force(contracts, system_ids=[s.id for s in incident.systems], day=day)
     if found is None:
         return None, {"contract_id": None, "reference": None, "basis": None,
-                      "reason": f"No contract is linked, and none of the vendor's contracts in force on {day} covers an affected system."}
+                      "reason": N_("No contract is linked, and none of the vendor's contracts in force on %(day)s covers an affected system.", day=str(day))}
     return found, {"contract_id": found.id, "reference": found.reference, "basis": "in_force",
-                   "reason": f"No contract is linked: measured against {found.reference}, in force on {day} and covering an affected system."}
+                   "reason": N_("No contract is linked: measured against %(reference)s, in force on %(day)s and covering an affected system.",
+                              reference=found.reference, day=str(day))}
 
 
 def service_level(system: Any, contract: Any | None) -> tuple[int | None, int | None]:
@@ -118,30 +119,30 @@ def outage(incident: Incident, now: datetime, contract: Any | None) -> dict[str,
     end = outage_end(incident, now)
     minutes = None
     if end is None:
-        result["reason"] = "The time the service went down is not recorded."
+        result["reason"] = N_("The time the service went down is not recorded.")
     else:
         minutes = max((end - incident.service_down_at).total_seconds(), 0) / 60
         result["minutes"] = round(minutes, 2)
         result["ongoing"] = incident.service_restored_at is None and not is_closed(incident)
         if result["ongoing"]:
-            result["reason"] = "The service is not restored yet: minutes so far."
+            result["reason"] = N_("The service is not restored yet: minutes so far.")
         elif incident.service_restored_at is None:
-            result["reason"] = "Closed without a restoration time: counted until the incident was closed."
+            result["reason"] = N_("Closed without a restoration time: counted until the incident was closed.")
         if not incident.systems:
-            result["reason"] = _join(result["reason"], "No affected system is recorded, so no RTO applies.")
+            result["reason"] = _join(result["reason"], N_("No affected system is recorded, so no RTO applies."))
     verdicts = []
     for system, rto, _ in _service_levels(incident, contract):
         row = {"system_id": system.id, "name": system.name, "is_core": system.is_core, "rto_minutes": rto,
                "breached": None, "minutes_over": None, "reason": None,
                "tolerable_outage_minutes": system.tolerable_outage_minutes, "tolerable_outage_exceeded": None}
         if rto is None:
-            row["reason"] = "No RTO is set for this system."
+            row["reason"] = N_("No RTO is set for this system.")
         elif minutes is None:
-            row["reason"] = "No down time is recorded."
+            row["reason"] = N_("No down time is recorded.")
         elif rto_breached(minutes, rto):
             row["breached"], row["minutes_over"] = True, round(minutes - rto, 2)
         elif result["ongoing"]:
-            row["reason"] = f"Not restored yet; {round(rto - minutes, 2)} minutes left within the RTO."
+            row["reason"] = N_("Not restored yet; %(minutes)s minutes left within the RTO.", minutes=round(rto - minutes, 2))
         else:
             row["breached"] = False
         tolerable = system.tolerable_outage_minutes
@@ -161,17 +162,17 @@ def data_loss(incident: Incident, contract: Any | None) -> dict[str, Any]:
     result: dict[str, Any] = {"minutes": None, "rpo_breached": None, "reason": None, "systems": []}
     minutes = None
     if incident.data_loss_from is None or incident.data_loss_to is None:
-        result["reason"] = "No data-loss window is recorded (none lost, or not known yet)."
+        result["reason"] = N_("No data-loss window is recorded (none lost, or not known yet).")
     else:
         minutes = _minutes(incident.data_loss_to - incident.data_loss_from)
         result["minutes"] = minutes
         if not incident.systems:
-            result["reason"] = "No affected system is recorded, so no RPO applies."
+            result["reason"] = N_("No affected system is recorded, so no RPO applies.")
     verdicts = []
     for system, _, rpo in _service_levels(incident, contract):
         row = {"system_id": system.id, "name": system.name, "rpo_minutes": rpo,
                "breached": None if minutes is None else rpo_breached(minutes, rpo),
-               "reason": "No RPO is set for this system." if rpo is None else None}
+               "reason": N_("No RPO is set for this system.") if rpo is None else None}
         verdicts.append(row["breached"])
         result["systems"].append(row)
     if any(v is True for v in verdicts):
@@ -195,25 +196,28 @@ def vendor_notification(incident: Incident, now: datetime, contract: Any | None)
     if start is None:
         start, basis = incident.occurred_at, "occurred_at"
     if start is None:
-        result["reason"] = "Neither when the vendor knew nor when the incident occurred is recorded."
+        result["reason"] = N_("Neither when the vendor knew nor when the incident occurred is recorded.")
         return result
     result["measured_from"] = basis
     stand_in = None
     if basis == "occurred_at":
         result["stand_in"] = True
-        stand_in = "When the vendor knew is not recorded: the occurrence time stands in for it."
+        stand_in = N_("When the vendor knew is not recorded: the occurrence time stands in for it.")
     if incident.vendor_notified_at is None:
         waited = _minutes(now - start)
-        result["reason"] = _join(stand_in, f"The vendor has not notified us yet ({waited} minutes since {basis.replace('_', ' ')}).")
+        waiting = (N_("The vendor has not notified us yet (%(minutes)s minutes since it knew).", minutes=waited)
+                   if basis == "vendor_aware_at" else
+                   N_("The vendor has not notified us yet (%(minutes)s minutes since it occurred).", minutes=waited))
+        result["reason"] = _join(stand_in, waiting)
         if duty is not None and waited > duty:
             result["breached"] = True
         return result
     delay = _minutes(incident.vendor_notified_at - start)
     result["delay_minutes"] = max(delay, 0.0)
     if contract is None:
-        result["reason"] = _join(stand_in, "No contract applies, so there is no duty to measure against.")
+        result["reason"] = _join(stand_in, N_("No contract applies, so there is no duty to measure against."))
     elif duty is None:
-        result["reason"] = _join(stand_in, "The contract sets no notification duty.")
+        result["reason"] = _join(stand_in, N_("The contract sets no notification duty."))
     else:
         result["breached"] = delay > duty
         result["reason"] = stand_in
@@ -263,7 +267,7 @@ def availability(outage_minutes: float, start: datetime, end: datetime, target: 
         "availability_percent": percent,
         "target_percent": float(target) if target is not None else None,
         "breached": (percent < float(target)) if target is not None else None,
-        "reason": None if target is not None else "The contract sets no availability target.",
+        "reason": None if target is not None else N_("The contract sets no availability target."),
     }
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from incident_service.incidents import derived
 from incident_service.incidents.models import Incident
+from incident_service.phrases import N_
 from incident_service.vendors.models import Contract
 
 
@@ -87,10 +88,10 @@ def figures_for(incidents: list[Incident], *, session: Session, now: datetime, z
             "vendor_notification": derived.vendor_notification(incident, now, contract),
         }
         if contract is None:
-            figure["availability"] = {"reason": basis["reason"] or "No contract applies, so there is no availability target.",
+            figure["availability"] = {"reason": basis["reason"] or N_("No contract applies, so there is no availability target."),
                                       "months": []}
         elif incident.service_down_at is None:
-            figure["availability"] = {"reason": "The time the service went down is not recorded.", "months": []}
+            figure["availability"] = {"reason": N_("The time the service went down is not recorded."), "months": []}
         else:
             per_month = [month_availability(contract, intervals.get(contract.id, []), a, b, now) for a, b in months[incident.id]]
             # The month the outage began stays at the top level; every month it touched is listed.

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from incident_service.api_common import check_version
-from incident_service.database import apply_changes
+from incident_service.database import apply_changes, jsonable
 from incident_service.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from incident_service.incidents.models import Remediation, RemediationStatus
 from incident_service.incidents.service import get_incident
@@ -54,7 +54,9 @@ def add_remediation(*, session: Session, incident_id: int, data: dict[str, Any],
     session.add(remediation)
     session.flush()
     record_event(session, incident_id=incident.id, actor=actor, kind="remediation", now=now,
-                 summary=f"Remediation #{remediation.id} added: {remediation.title} (owner {remediation.owner}, due {remediation.due_on})")
+                 summary=f"Remediation #{remediation.id} added: {remediation.title} (owner {remediation.owner}, due {remediation.due_on})",
+                 changes={"remediation_id": [None, remediation.id], "title": [None, remediation.title],
+                          "owner": [None, remediation.owner], "due_on": [None, jsonable(remediation.due_on)]})
     session.commit()
     return remediation
 

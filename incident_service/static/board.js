@@ -2,6 +2,17 @@
  * changes) with the ETag of the last answer, and rebuilds its rows from the JSON when they changed (a 304 means
  * nothing changed but the time, which countdown.js counts down by itself). Rows that turn overdue move to the
  * top, as the server orders them. Filters submit on change. */
+/* The banner saying whether warnings reach anyone (the board and the wall share it). */
+window.IncidentReach = function (banner, reach) {
+  if (!banner || !reach || typeof reach !== "object") { return; }
+  var parts = [];
+  if (reach.no_channel) { parts.push(banner.dataset.textNoChannel); }
+  if (reach.unrouted) { parts.push(banner.dataset.textUnrouted.replace("__N__", reach.unrouted)); }
+  if (reach.undelivered) { parts.push(banner.dataset.textUndelivered.replace("__N__", reach.undelivered)); }
+  banner.textContent = parts.join(" ");
+  banner.hidden = !parts.length;
+};
+
 (function () {
   "use strict";
   var table = document.querySelector("table.board[data-feed]");
@@ -105,10 +116,8 @@
         if (!data) { return; }
         render(data.rows);
         if (clock) { clock.dataset.serverNow = data.server_epoch; }
-        if (banner) {
-          banner.hidden = !data.undelivered;
-          if (data.undelivered) { banner.textContent = banner.dataset.text.replace("__N__", data.undelivered); }
-        }
+        window.IncidentReach(banner, data.undelivered);
+        document.dispatchEvent(new Event("server-contact"));
         window.IncidentCountdown.reanchor();
         keepOrder();
       })

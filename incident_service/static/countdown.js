@@ -29,7 +29,7 @@
       var left = Math.floor(parseFloat(el.dataset.secondsLeft) - elapsed);
       var text = format(left);
       if (el.textContent !== text) { el.textContent = text; }
-      var row = el.closest("tr");
+      var row = el.closest("tr, li[data-band]");
       var table = el.closest("[data-countdown]");
       if (!row || !table) { return; }
       var band = bandFor(row, left);

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, render_template, request
+from flask_babel import lazy_gettext as _l
 
 from incident_service.api_common import registry
 from incident_service.audit.service import CSV_COLUMNS, entries_query
@@ -15,9 +16,16 @@ from incident_service.auth.decorators import require
 from incident_service.auth.permissions import Permission
 from incident_service.extensions import db
 from incident_service.timerange import in_range
+from incident_service.web.forms import latest_event_day
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE_SIZE = 50
+ACTION_LABELS = {
+    "create": _l("created"), "update": _l("changed"), "delete": _l("deleted"), "bulk_update": _l("changed (bulk)"),
+    "bulk_delete": _l("deleted (bulk)"), "read": _l("read"), "list": _l("list read"), "export": _l("exported"),
+    "denied": _l("refused"), "login": _l("logged in"), "login_failed": _l("login failed"), "logout": _l("logged out"),
+    "password_refused": _l("password change refused"), "keys_rotate": _l("keys rotated"), "checkpoint": _l("checkpoint"),
+}
 
 
 def _zone() -> ZoneInfo:
@@ -49,11 +57,12 @@ def _filters() -> tuple[dict, dict]:
 @require(Permission.audit_read)
 def entries():
     filters, typed = _filters()
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), 100_000)
     stmt = entries_query(**filters)
     rows = db.session.scalars(stmt.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
     return render_template("audit/entries.html", entries=rows[:PAGE_SIZE], has_more=len(rows) > PAGE_SIZE, page=page,
-                           filters=typed, zone=_zone())
+                           filters=typed, zone=_zone(), actions=list(ACTION_LABELS), action_labels=ACTION_LABELS,
+                           latest_day=latest_event_day().isoformat())
 
 
 @bp.get("/export.csv")

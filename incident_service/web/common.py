@@ -1,10 +1,12 @@
 """What every web page shares: language, times in the firm's zone, the role-aware navigation, the start page."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, current_app, has_request_context, redirect, request, session, url_for
+import sqlalchemy as sa
+
+from flask import Blueprint, Flask, current_app, has_request_context, jsonify, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_babel import refresh
 from flask_login import current_user
@@ -15,7 +17,9 @@ from incident_service.api_common import registry
 from incident_service.auth.decorators import require
 from incident_service.auth.permissions import Permission, user_can
 from incident_service.extensions import babel, db
+from incident_service.notify.models import Channel, NotifyEvent
 from incident_service.notify.service import undelivered_count
+from incident_service.web import wording
 
 LANGUAGES = {"zh_TW": "繁體中文", "en": "English"}
 DEFAULT_LOCALE = "zh_TW"
@@ -31,6 +35,7 @@ NAV = [
     (("vendors_web.vendor_list",), _l("Vendors"), Permission.read),
     (("duties_web.duty_list",), _l("Vendor duties"), Permission.read),
     (("audit.entries", "audit.trail"), _l("Audit trail"), Permission.audit_read),
+    (("api-docs.openapi_swagger_ui",), _l("API docs"), Permission.read),
 ]
 ADMIN_NAV = [
     (("vendors_web.admin_vendors",), _l("Vendors, contracts, systems"), Permission.admin_vendors),
@@ -38,7 +43,9 @@ ADMIN_NAV = [
     (("auth_admin.tokens_list", "auth.tokens"), _l("API tokens"), Permission.admin_users),
     (("reporting_web.policies",), _l("Reporting policies"), Permission.admin_policies),
     (("notify_web.channels", "notify.channels"), _l("Notification channels"), Permission.admin_policies),
+    (("auth_admin.displays_list",), _l("Wall displays"), Permission.admin_users),
 ]
+AUTOSAVE_SENT = "_autosave_sent"
 
 
 def select_locale() -> str:
@@ -106,12 +113,41 @@ def undelivered_messages() -> int:
     return undelivered_count(session=db.session)
 
 
+UNROUTED_WINDOW = timedelta(hours=24)
+
+
+def alert_reach(now: datetime) -> dict:
+    """Whether warnings reach anyone, for the board's banner: messages given up on, alerts of the last day that no
+    route reached, and whether any channel (or the SMTP_* settings) can carry a message at all (three queries)."""
+    channels = db.session.scalar(sa.select(sa.func.count()).select_from(Channel).where(Channel.is_active.is_(True))) or 0
+    unrouted = db.session.scalar(sa.select(sa.func.count()).select_from(NotifyEvent).where(
+        NotifyEvent.recipients == 0, NotifyEvent.created_at >= now - UNROUTED_WINDOW)) or 0
+    return {"undelivered": undelivered_messages(), "unrouted": unrouted,
+            "no_channel": not channels and not current_app.config.get("SMTP_HOST")}
+
+
 @bp.before_app_request
 def _language_from_query() -> None:
     lang = request.args.get("lang")
     if lang in LANGUAGES and not request.path.startswith("/api/"):
         session["lang"] = lang
         refresh()  # in case something already read the language in this request
+
+
+def form_sent(key: str) -> None:
+    """The browser may forget its autosaved copy of this form: the server has it now (read on the next page)."""
+    session[AUTOSAVE_SENT] = sorted(set(session.get(AUTOSAVE_SENT, [])) | {key})
+
+
+def autosave_clear() -> list[str]:
+    return session.pop(AUTOSAVE_SENT, []) if has_request_context() else []
+
+
+@bp.get("/session/keepalive")
+@require(Permission.read)
+def keepalive():
+    """A page's "stay logged in": the request itself moves the idle clock on (auth.guards); says how long it runs."""
+    return jsonify({"idle_seconds": current_app.config["SESSION_IDLE_MINUTES"] * 60})
 
 
 @bp.route("/")
@@ -133,6 +169,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["iso_local"] = iso_local
     app.jinja_env.filters["countdown"] = countdown
+    app.jinja_env.filters["say"] = wording.say
+    app.jinja_env.filters["state_label"] = wording.state_label
+    app.jinja_env.filters["kind_label"] = wording.kind_label
+    app.jinja_env.filters["status_label"] = wording.status_label
+    app.jinja_env.filters["policy_title"] = wording.policy_title
     app.jinja_env.add_extension("jinja2.ext.do")
 
     @app.context_processor
@@ -149,6 +190,10 @@ def init_app(app: Flask) -> None:
             "is_zh": lang.startswith("zh"),
             "languages": LANGUAGES,
             "firm_zone_name": str(firm_zone()),
+            "say": wording.say,
+            "report_name": wording.report_name,
+            "autosave_clear": autosave_clear,
+            "idle_seconds": current_app.config.get("SESSION_IDLE_MINUTES", 15) * 60,
         }
 
     app.register_blueprint(bp)

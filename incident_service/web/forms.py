@@ -5,12 +5,13 @@ rule lives in one place; the dict it yields is what the service function takes.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import marshmallow as ma
 from flask import flash, redirect
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, widgets
 from wtforms.fields import DateField, DateTimeLocalField, DecimalField
@@ -18,13 +19,16 @@ from wtforms.fields.choices import SelectChoice
 
 from incident_service.database import jsonable
 from incident_service.errors import DomainError, ValidationFailed
-from incident_service.timerange import RANGE_MESSAGE, in_range
-from incident_service.api_common import registry
+from incident_service.timerange import EARLIEST, LATEST, in_range
+from incident_service.api_common import registry, request_now
 from incident_service.extensions import db
+from incident_service.web.wording import field_message, refusal
 
 # A browser's datetime-local input accepts only the "T" form, so it comes first (it is what we render).
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 NOT_ON_FORM = "_form"
+EVENT_RANGE_MESSAGE = _l("Give a time between 2000-01-01 and tomorrow.")
+DAY_RANGE_MESSAGE = _l("Give a date between 2000-01-01 and 2100-12-31.")
 
 
 def _firm_zone():
@@ -32,21 +36,42 @@ def _firm_zone():
 
 
 class ZonedDateTimeField(DateTimeLocalField):
-    """A datetime-local input read and shown in the firm's zone; ``data`` is aware, between 2000 and 2100."""
+    """A datetime-local input read and shown in the firm's zone; ``data`` is aware. Times of what happened lie between
+    2000-01-01 and the end of tomorrow (a day of slack for a clock or zone mix-up); the input carries the same limits
+    (``min``/``max``), and the page's script checks them with our own words."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, ahead: bool = False, **kwargs):
         kwargs.setdefault("format", LOCAL_FORMATS)
         super().__init__(*args, tz=_firm_zone, **kwargs)
+        self.ahead = ahead  # a planned time (a vendor change's window) may lie ahead, up to 2100
+
+    def _latest(self) -> date:
+        return LATEST if self.ahead else latest_event_day()
+
+    def _message(self) -> str:
+        return str(DAY_RANGE_MESSAGE if self.ahead else EVENT_RANGE_MESSAGE)
 
     def process_formdata(self, valuelist):
         try:
             super().process_formdata(valuelist)
         except (OverflowError, OSError) as exc:  # a time the platform cannot place in a zone
             self.data = None
-            raise ValueError(RANGE_MESSAGE) from exc
-        if self.data is not None and not in_range(self.data.date()):
+            raise ValueError(self._message()) from exc
+        if self.data is not None and not (EARLIEST <= self.data.date() <= self._latest()):
             self.data = None
-            raise ValueError(RANGE_MESSAGE)
+            raise ValueError(self._message())
+
+    def __call__(self, **kwargs):
+        kwargs.setdefault("min", f"{EARLIEST.isoformat()}T00:00")
+        kwargs.setdefault("max", f"{self._latest().isoformat()}T23:59")
+        kwargs.setdefault("data-range-message", self._message())
+        kwargs.setdefault("step", "1")  # awareness is kept to the second; the browser's default step is a minute
+        return super().__call__(**kwargs)
+
+
+def latest_event_day() -> date:
+    """Tomorrow in the firm's zone: the latest day anything can have happened on."""
+    return request_now().astimezone(_firm_zone()).date() + timedelta(days=1)
 
 
 class FiniteDecimalField(DecimalField):
@@ -60,13 +85,23 @@ class FiniteDecimalField(DecimalField):
 
 
 class DayField(DateField):
-    """A date input between 2000-01-01 and 2100-12-31."""
+    """A date input between 2000-01-01 and 2100-12-31 (a due date or a contract's end lies ahead)."""
 
     def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
+        try:
+            super().process_formdata(valuelist)
+        except (OverflowError, OSError) as exc:
+            self.data = None
+            raise ValueError(str(DAY_RANGE_MESSAGE)) from exc
         if self.data is not None and not in_range(self.data):
             self.data = None
-            raise ValueError(RANGE_MESSAGE)
+            raise ValueError(str(DAY_RANGE_MESSAGE))
+
+    def __call__(self, **kwargs):
+        kwargs.setdefault("min", EARLIEST.isoformat())
+        kwargs.setdefault("max", LATEST.isoformat())
+        kwargs.setdefault("data-range-message", str(DAY_RANGE_MESSAGE))
+        return super().__call__(**kwargs)
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -131,9 +166,9 @@ def attach_errors(form: FlaskForm, errors: dict[str, Any]) -> None:
             messages = [messages]
         field = form._fields.get(name)
         if field is not None and field.type not in ("HiddenField", "CSRFTokenField"):
-            field.errors = list(field.errors or []) + [str(m) for m in messages]
+            field.errors = list(field.errors or []) + [field_message(m) for m in messages]
         else:
-            form.form_errors.extend(f"{name}: {m}" if name != NOT_ON_FORM else str(m) for m in messages)
+            form.form_errors.extend(f"{name}: {field_message(m)}" if name != NOT_ON_FORM else field_message(m) for m in messages)
 
 
 def refuse(form: FlaskForm, error: DomainError) -> None:
@@ -142,7 +177,7 @@ def refuse(form: FlaskForm, error: DomainError) -> None:
     db.session.rollback()
     attach_errors(form, error.errors)
     if not isinstance(error, ValidationFailed) or not has_errors(form):
-        form.form_errors.insert(0, error.message)  # a conflict says what to do; field errors speak for themselves
+        form.form_errors.insert(0, refusal(error))  # a conflict says what to do; field errors speak for themselves
 
 
 def has_errors(form: FlaskForm) -> bool:

@@ -37,13 +37,15 @@ STATUS_LABELS = {
 
 # The few fields an on-call engineer types at 2 a.m.; everything else is editable later.
 REPORT_FIELDS = ("vendor_id", "system_ids", "aware_at", "kind", "severity", "title", "description",
-                 "trading_affected", "investors_affected")
+                 "trading_affected", "investors_affected", "contract_id")
+# Awareness further back than this is more often a typing mistake than a late entry: the form asks to confirm it.
+CONFIRM_AWARENESS_DAYS = 30
 EDIT_FIELDS = ("vendor_id", "contract_id", "system_ids", "kind", "severity", "title", "description",
                "occurred_at", "detected_at", "classified_at", "vendor_aware_at", "vendor_notified_at",
                "service_down_at", "service_restored_at", "data_loss_from", "data_loss_to",
                "trading_affected", "investors_affected", "impact_known_at", "clients_affected", "estimated_loss_ntd",
                "root_cause", "bcp_invoked", "failover_performed", "response_notes", "customer_notice",
-               "alternative_channels", "complaint_handling", "public_notice_text", "reporting_contact")
+               "alternative_channels", "complaint_handling", "public_notice_text", "reporting_contact", "caused_by_change_id")
 
 
 class ReportForm(FlaskForm):
@@ -57,11 +59,15 @@ class ReportForm(FlaskForm):
     description = TextAreaField(_l("What happened"), validators=[Optional(), Length(max=10_000)])
     trading_affected = BooleanField(_l("Trading is affected"))
     investors_affected = BooleanField(_l("Investors' rights are affected"))
+    contract_id = SelectField(_l("Contract"), coerce=optional_int, validators=[Optional()],
+                              description=_l("Filled in with the vendor's contract in force that covers the chosen systems."))
+    confirm_old_awareness = BooleanField(_l("Yes, the firm became aware that long ago"))
 
 
 class EditIncidentForm(ReportForm):
     version = HiddenField()
     aware_at = None  # corrected separately, with a reason
+    confirm_old_awareness = None
     contract_id = SelectField(_l("Contract"), coerce=optional_int, validators=[Optional()])
     occurred_at = ZonedDateTimeField(_l("Occurred at"), validators=[Optional()])
     detected_at = ZonedDateTimeField(_l("Detected at"), validators=[Optional()])
@@ -86,12 +92,15 @@ class EditIncidentForm(ReportForm):
     public_notice_text = TextAreaField(_l("Public notice text (for investors)"), validators=[Optional(), Length(max=10_000)],
                                        description=_l("Pre-filled; no internal cause and no vendor name."))
     reporting_contact = StringField(_l("Reporting contact"), validators=[Optional(), Length(max=200)])
+    caused_by_change_id = SelectField(_l("Caused by a vendor change"), coerce=optional_int, validators=[Optional()],
+                                      description=_l("The vendor's change that started before the firm became aware, if it caused this."))
 
 
 class AwarenessForm(FlaskForm):
     version = HiddenField()
     aware_at = ZonedDateTimeField(_l("Aware at (知悉時間)"), validators=[InputRequired()])
     reason = TextAreaField(_l("Why it changes"), validators=[DataRequired(), Length(min=3, max=1000)])
+    confirm_old_awareness = BooleanField(_l("Yes, the firm became aware that long ago"))
 
 
 class StatusForm(FlaskForm):

@@ -5,8 +5,10 @@ the incident page; on a refusal, show the page again with the form as typed and 
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
@@ -18,13 +20,17 @@ from incident_service.cases import filings as filing_cases, incidents as cases
 from incident_service.errors import DomainError
 from incident_service.extensions import db
 from incident_service.incidents import remediation as remediations, schemas, service
+from incident_service.incidents.derived import contract_in_force
 from incident_service.web import incident_forms as forms
-from incident_service.incidents.figures import incident_figures
+from incident_service.web import wording
+from incident_service.web.common import form_sent, localtime
+from incident_service.incidents.figures import contracts_by_vendor, incident_figures
 from incident_service.incidents.models import Incident, IncidentStatus, Remediation
 from incident_service.reporting import board, drafts, schemas as reporting_schemas, service as clocks
 from incident_service.reporting.models import OPEN_STATES, DeadlineState
+from incident_service.vendors.changes import VendorChange
 from incident_service.vendors.models import Contract, ContractSystem, System, Vendor
-from incident_service.web.forms import load, now_in_zone, refuse
+from incident_service.web.forms import LOCAL_FORMATS, load, now_in_zone, refuse
 
 bp = Blueprint("incidents_web", __name__)
 PAGE_SIZE = 50
@@ -51,38 +57,94 @@ def _contract_choices() -> list[tuple[int | str, str]]:
     return [("", _("None"))] + [(r.id, f"{r[3]} — {r.reference} {r.title}") for r in rows]
 
 
+def _change_choices() -> list[tuple[int | str, str]]:
+    """Every vendor's changes, newest first (the service refuses another vendor's or one started after awareness)."""
+    rows = db.session.execute(
+        sa.select(VendorChange.id, VendorChange.title, VendorChange.planned_start, Vendor.name).join(Vendor)
+        .order_by(VendorChange.planned_start.desc()).limit(500)
+    ).all()
+    return [("", _("None"))] + [(r.id, f"#{r.id} {r[3]} — {r.title} ({localtime(r.planned_start)})") for r in rows]
+
+
 def _fill(form) -> None:
     chosen = form.vendor_id.data
     form.vendor_id.choices = _vendor_choices(chosen if isinstance(chosen, int) and 0 < chosen < 2**31 else None)
     form.system_ids.choices = _system_choices()
     if hasattr(form, "contract_id"):
         form.contract_id.choices = _contract_choices()
+    if hasattr(form, "caused_by_change_id"):
+        form.caused_by_change_id.choices = _change_choices()
 
 
 # -- the report form ---------------------------------------------------------------------------------
+
+def _awareness_confirmed(form, now: datetime) -> bool:
+    """Awareness more than CONFIRM_AWARENESS_DAYS back is asked about once: the box beside it confirms it."""
+    aware = form.aware_at.data
+    if aware is None or aware >= now - timedelta(days=forms.CONFIRM_AWARENESS_DAYS) or form.confirm_old_awareness.data:
+        return True
+    days = (now - aware).days
+    form.confirm_old_awareness.errors = [_("This is %(days)s days ago: tick the box to confirm it, or correct the time.", days=days)]
+    return False
+
+
+def _needs_awareness_confirmation(form, now: datetime) -> bool:
+    aware = form.aware_at.data
+    return bool(form.confirm_old_awareness.errors) or (aware is not None and aware < now - timedelta(days=forms.CONFIRM_AWARENESS_DAYS))
+
 
 @bp.route("/incidents/new", methods=["GET", "POST"])
 @require(Permission.incident_write)
 def report():
     form = forms.ReportForm()
     _fill(form)
+    now = request_now()
     if not form.is_submitted():
-        form.aware_at.data = now_in_zone(request_now())
-    elif form.validate():
+        form.aware_at.data = now_in_zone(now)
+    elif form.validate() and _awareness_confirmed(form, now):
         data = load(form, schemas.IncidentCreateSchema(), forms.REPORT_FIELDS)
         if data is not None:
             data["system_ids"] = sorted(data.get("system_ids") or [])
             try:
                 incident = cases.open_incident(
                     session=db.session, data=data, actor=actor()[0], registry=registry(),
-                    default_policies=current_app.config["DEFAULT_POLICIES"], now=request_now(), reporter_id=actor()[1])
+                    default_policies=current_app.config["DEFAULT_POLICIES"], now=now, reporter_id=actor()[1])
             except DomainError as error:
                 refuse(form, error)
             else:
+                form_sent("report")
                 flash(_("Incident #%(id)s is recorded; its clocks are running.", id=incident.id), "success")
                 return redirect(url_for(".incident_page", incident_id=incident.id))
     status = 422 if form.is_submitted() else 200
-    return render_template("incidents/report.html", form=form), status
+    return render_template("incidents/report.html", form=form, server_now=now,
+                           ask_confirmation=_needs_awareness_confirmation(form, now)), status
+
+
+def _local_time(value: str | None) -> datetime | None:
+    zone = registry().zone
+    for fmt in LOCAL_FORMATS:
+        try:
+            return datetime.strptime(value or "", fmt).replace(tzinfo=zone)
+        except ValueError:
+            continue
+    return None
+
+
+@bp.get("/incidents/new/contract")
+@require(Permission.incident_write)
+def contract_for_report():
+    """The vendor's contract in force on the day of awareness that covers the chosen systems (the same rule the figures
+    measure an incident by), for the report form to fill in."""
+    vendor_id = request.args.get("vendor_id", type=int)
+    system_ids = [int(v) for v in request.args.getlist("system_ids") if v.isdigit() and len(v) < 10]
+    aware = _local_time(request.args.get("aware_at")) or request_now()
+    found = None
+    if vendor_id and 0 < vendor_id < 2**31 and system_ids:
+        contracts = contracts_by_vendor(db.session, [vendor_id]).get(vendor_id, [])
+        found = contract_in_force(contracts, system_ids=system_ids, day=aware.astimezone(registry().zone).date())
+    note = (_("Filled in: %(reference)s, in force on that day and covering a chosen system.", reference=found.reference)
+            if found else "")
+    return jsonify({"contract_id": found.id if found else None, "note": note})
 
 
 # -- the list ---------------------------------------------------------------------------------------
@@ -109,7 +171,7 @@ def incident_list():
 def _load_incident(incident_id: int) -> Incident:
     incident = db.session.scalar(
         sa.select(Incident).where(Incident.id == incident_id).options(
-            selectinload(Incident.systems), selectinload(Incident.remediations),
+            selectinload(Incident.systems), selectinload(Incident.remediations), selectinload(Incident.caused_by_change),
             selectinload(Incident.contract).selectinload(Contract.covered).joinedload(ContractSystem.system),
         )
     )
@@ -192,7 +254,7 @@ def _render_incident(incident_id: int, status: int = 200, **given):
         "criteria_labels": dict(_criteria_choices()),
         "open_remediation": open_remediation,
         "still_down": incident.service_down_at is not None and incident.service_restored_at is None,
-        "timeline": db.session.scalars(service.timeline_of(db.session, incident.id)).all(),
+        "timeline": _timeline(incident.id, deadlines, filings),
         "overdue_remediations": {r.id for r in incident.remediations if remediations.is_overdue(r, now, reg.zone)},
         "filing_forms": filing_forms,
         "waiver_forms": waiver_forms,
@@ -218,21 +280,35 @@ def incident_page(incident_id: int):
     return _render_incident(incident_id)
 
 
-@bp.route("/incidents/<int:incident_id>/print")
-@require(Permission.export)
-def incident_print(incident_id: int):
+def record_context(incident_id: int) -> dict:
+    """What the printable record shows: the page and the auditor's pack (its PDF) render it with one template."""
     incident = _load_incident(incident_id)
     now, reg = request_now(), registry()
     deadlines = clocks.incident_deadlines(db.session, incident.id)
-    return render_template(
-        "incidents/print.html", incident=incident, deadlines=deadlines, now=now,
-        states={d.id: d.state_at(now).value for d in deadlines},
-        filings=clocks.filings_of(db.session, incident.id),
-        figures=incident_figures(session=db.session, incident=incident, now=now, zone=reg.zone),
-        criteria_labels=dict(_criteria_choices()),
-        timeline=db.session.scalars(service.timeline_of(db.session, incident.id)).all(),
-        labels={"status": forms.STATUS_LABELS, "actions": forms.ACTION_LABELS, "rem_status": forms.REMEDIATION_STATUS_LABELS},
-    )
+    filings = clocks.filings_of(db.session, incident.id)
+    return {
+        "incident": incident, "deadlines": deadlines, "now": now, "filings": filings,
+        "states": {d.id: d.state_at(now).value for d in deadlines},
+        "figures": incident_figures(session=db.session, incident=incident, now=now, zone=reg.zone),
+        "criteria_labels": dict(_criteria_choices()),
+        "timeline": _timeline(incident.id, deadlines, filings),
+        "labels": {"status": forms.STATUS_LABELS, "actions": forms.ACTION_LABELS, "rem_status": forms.REMEDIATION_STATUS_LABELS},
+        "firm_name": current_app.config.get("FIRM_NAME", ""),
+    }
+
+
+@bp.route("/incidents/<int:incident_id>/print")
+@require(Permission.export)
+def incident_print(incident_id: int):
+    return render_template("incidents/print.html", pdf=False, **record_context(incident_id))
+
+
+def _timeline(incident_id: int, deadlines, filings) -> list[tuple]:
+    """The incident's timeline as (event, its line in the page's language)."""
+    labels = {name: f.args[0] for name in forms.EDIT_FIELDS if (f := getattr(forms.EditIncidentForm, name, None)) is not None and f.args}
+    by_id, filed = {d.id: d for d in deadlines}, {f.id: f for f in filings}
+    events = db.session.scalars(service.timeline_of(db.session, incident_id)).all()
+    return [(e, wording.timeline_line(e, deadlines=by_id, filings=filed, field_labels=labels)) for e in events]
 
 
 def _done(incident_id: int, message: str):
@@ -270,7 +346,7 @@ def edit(incident_id: int):
 @require(Permission.awareness_correct)
 def correct_awareness(incident_id: int):
     form = forms.AwarenessForm(prefix="aware")
-    if form.validate():
+    if form.validate() and _awareness_confirmed(form, request_now()):
         data = load(form, schemas.AwarenessCorrectionSchema(), ("aware_at", "reason"))
         if data is not None:
             try:
@@ -320,6 +396,7 @@ def record_filing(deadline_id: int):
             except DomainError as error:
                 refuse(form, error)
             else:
+                form_sent(f"filing-{deadline_id}")
                 return _done(incident_id, _("The filing is recorded."))
     return _render_incident(incident_id, 422, filing_forms={deadline_id: form})
 

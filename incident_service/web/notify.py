@@ -1,10 +1,12 @@
 """Web pages: notification channels and routing rules (admin), undelivered messages, and my preferences."""
 from __future__ import annotations
 
+import uuid
 from functools import partial
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -15,9 +17,12 @@ from incident_service.auth.models import User
 from incident_service.auth.permissions import Permission
 from incident_service.errors import DomainError
 from incident_service.extensions import db
-from incident_service.notify import schemas, service
-from incident_service.web.notify_forms import EVENT_LABELS, ChannelForm, PreferenceForm, RuleForm
+from incident_service.notify import channels as senders, schemas, service
+from incident_service.notify.models import ChannelKind, EventKind
+from incident_service.notify.settings import current_settings
+from incident_service.web.notify_forms import EVENT_LABELS, ChannelForm, PreferenceForm, RuleForm, TestMessageForm
 from incident_service.web.forms import has_errors, load, refuse
+from incident_service.web.wording import refusal
 
 bp = Blueprint("notify_web", __name__)
 
@@ -29,7 +34,7 @@ def channels():
         "notify/index.html", channels=db.session.scalars(service.channels_query()).all(),
         rules=db.session.scalars(service.rules_query()).all(), summary=service.undelivered_summary(db.session),
         event_labels={k.value: v for k, v in EVENT_LABELS.items()},
-        local=lambda value: timefmt.local(value, registry().zone),
+        local=lambda value: timefmt.local(value, registry().zone), test_form=TestMessageForm(),
     )
 
 
@@ -68,7 +73,7 @@ def _save(form, data, save, done: str, template: str, **context):
 @require(Permission.admin_policies)
 def channel_new():
     form, data = _channel_form()
-    return _save(form, data, service.create_channel, "Channel added. 已新增通道。", "notify/channel_form.html", channel=None)
+    return _save(form, data, service.create_channel, _("Channel added."), "notify/channel_form.html", channel=None)
 
 
 @bp.route("/admin/notify/channels/<int:channel_id>", methods=["GET", "POST"])
@@ -76,8 +81,47 @@ def channel_new():
 def channel_edit(channel_id: int):
     channel = service.get_channel(session=db.session, channel_id=channel_id)
     form, data = _channel_form(channel)
-    return _save(form, data, partial(service.update_channel, channel_id=channel_id), "Channel saved. 已儲存。",
+    return _save(form, data, partial(service.update_channel, channel_id=channel_id), _("Channel saved."),
                  "notify/channel_form.html", channel=channel)
+
+
+def _test_message(channel, recipient: str, now) -> senders.Outgoing:
+    """A message that says it is a test, over exactly the channel's transport (the same as the outbox would use)."""
+    settings = current_settings()
+    password = settings.smtp.password if channel.from_config else channel.smtp_password
+    transport = senders.Transport(
+        kind=channel.kind, name=channel.name, smtp_host=channel.smtp_host, smtp_port=channel.smtp_port,
+        smtp_security=channel.smtp_security.value if channel.smtp_security else "none", smtp_username=channel.smtp_username,
+        smtp_password=password, from_address=channel.from_address, url=channel.url, secret=channel.secret,
+        allowed_hosts=settings.webhook_allowed_hosts)
+    stamp = timefmt.local(now, registry().zone)
+    return senders.Outgoing(
+        message_id=0, idempotency_key=str(uuid.uuid4()), recipient=recipient, attempt=1, sent_at=now,
+        event_kind=EventKind.warning, subject=f"[測試 Test] {channel.name}",
+        text_zh=f"這是通道「{channel.name}」的測試訊息（{stamp}），由 {current_user.username} 送出；無需處理。",
+        text_en=f"This is a test message of channel \"{channel.name}\" ({stamp}), sent by {current_user.username}; nothing to do.",
+        link=None, facts={"event": "test", "channel": channel.name}, transport=transport)
+
+
+@bp.route("/admin/notify/channels/<int:channel_id>/test", methods=["POST"])
+@require(Permission.admin_policies)
+def channel_test(channel_id: int):
+    """Send one test message now, over this channel, to you (email) or to its webhook; say what happened."""
+    channel = service.get_channel(session=db.session, channel_id=channel_id)
+    if not TestMessageForm().validate_on_submit():
+        flash(_("The form expired: try again. (CSRF)"), "error")
+        return redirect(url_for(".channels"))
+    recipient = (current_user.email or "") if channel.kind == ChannelKind.email else f"channel:{channel.id}"
+    if not recipient:
+        flash(_("Your account has no e-mail address to send the test to. (NOTIFY-TEST)"), "error")
+        return redirect(url_for(".channels"))
+    try:
+        senders.send(_test_message(channel, recipient, request_now()), timeout=current_settings().send_timeout)
+    except senders.DeliveryFailed as failure:
+        flash(_("The test message was not accepted: %(reason)s (NOTIFY-TEST)", reason=str(failure)), "error")
+    else:
+        flash(_("The test message was accepted by %(channel)s (to %(to)s).", channel=channel.name, to=recipient), "ok")
+    return redirect(url_for(".channels"))
 
 
 @bp.route("/admin/notify/channels/<int:channel_id>/delete", methods=["POST"])
@@ -85,10 +129,10 @@ def channel_edit(channel_id: int):
 def channel_delete(channel_id: int):
     try:
         service.delete_channel(session=db.session, channel_id=channel_id)
-        flash("Channel removed. 已刪除通道。", "ok")
+        flash(_("Channel removed."), "ok")
     except DomainError as error:
         db.session.rollback()
-        flash(error.message, "error")
+        flash(refusal(error), "error")
     return redirect(url_for(".channels"))
 
 
@@ -96,7 +140,7 @@ def _rule_form(rule=None) -> tuple[RuleForm, dict | None]:
     form = RuleForm(obj=rule)
     users = db.session.scalars(sa.select(User).where(User.is_active.is_(True)).order_by(User.username)).all()
     form.target_user_id.choices = [SelectChoice("", "—")] + [SelectChoice(u.id, u.username) for u in users]
-    form.channel_id.choices = [SelectChoice("", "— default email —")] + [
+    form.channel_id.choices = [SelectChoice("", _("— the default email —"))] + [
         SelectChoice(c.id, f"{c.name} ({c.kind.value})") for c in db.session.scalars(service.channels_query())]
     if rule is not None and not form.is_submitted():
         form.clocks.data = ", ".join(rule.clocks or [])
@@ -114,7 +158,7 @@ def _rule_form(rule=None) -> tuple[RuleForm, dict | None]:
 @require(Permission.admin_policies)
 def rule_new():
     form, data = _rule_form()
-    return _save(form, data, service.create_rule, "Routing rule added. 已新增規則。", "notify/rule_form.html", rule=None)
+    return _save(form, data, service.create_rule, _("Routing rule added."), "notify/rule_form.html", rule=None)
 
 
 @bp.route("/admin/notify/rules/<int:rule_id>", methods=["GET", "POST"])
@@ -122,7 +166,7 @@ def rule_new():
 def rule_edit(rule_id: int):
     rule = service.get_rule(session=db.session, rule_id=rule_id)
     form, data = _rule_form(rule)
-    return _save(form, data, partial(service.update_rule, rule_id=rule_id), "Routing rule saved. 已儲存。",
+    return _save(form, data, partial(service.update_rule, rule_id=rule_id), _("Routing rule saved."),
                  "notify/rule_form.html", rule=rule)
 
 
@@ -130,7 +174,7 @@ def rule_edit(rule_id: int):
 @require(Permission.admin_policies)
 def rule_delete(rule_id: int):
     service.delete_rule(session=db.session, rule_id=rule_id)
-    flash("Routing rule removed. 已刪除規則。", "ok")
+    flash(_("Routing rule removed."), "ok")
     return redirect(url_for(".channels"))
 
 
@@ -139,10 +183,10 @@ def rule_delete(rule_id: int):
 def message_retry(message_id: int):
     try:
         service.retry_message(session=db.session, message_id=message_id, now=request_now())
-        flash(f"Message {message_id} will be sent again. 將重新傳送。", "ok")
+        flash(_("Message %(id)s will be sent again.", id=message_id), "ok")
     except DomainError as error:
         db.session.rollback()
-        flash(error.message, "error")
+        flash(refusal(error), "error")
     return redirect(url_for(".channels"))
 
 
@@ -161,7 +205,7 @@ def preferences():
             except DomainError as error:
                 refuse(form, error)
             else:
-                flash("Preferences saved. 已儲存通知偏好。", "ok")
+                flash(_("Preferences saved."), "ok")
                 return redirect(url_for(".preferences"))
     return render_template("notify/preferences.html", form=form, user=current_user), 422 if has_errors(form) else 200
 

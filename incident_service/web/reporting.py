@@ -16,7 +16,7 @@ from incident_service.reporting.duties import board_duties
 from incident_service.reporting.policy import PolicyError, parse_policy
 from incident_service.vendors.access import open_findings
 from incident_service.vendors.models import Vendor
-from incident_service.web.common import undelivered_messages
+from incident_service.web.common import alert_reach
 
 bp = Blueprint("reporting_web", __name__)
 POLL_SECONDS = 5
@@ -33,29 +33,45 @@ def _board(filters: dict) -> dict:
     now = request_now()
     rows = board.board_rows(session=db.session, registry=registry(), now=now, **filters)
     today = now.astimezone(registry().zone).date()
-    return {"rows": rows, "counts": board.band_counts(rows), "server_now": now, "undelivered": undelivered_messages(),
+    return {"rows": rows, "counts": board.band_counts(rows), "server_now": now, "reach": alert_reach(now),
             "duties": board_duties(db.session, now=now, vendor_id=filters.get("vendor_id")),
             "findings": open_findings(db.session, today=today, vendor_id=filters.get("vendor_id"))}
 
 
+def wall_rows(rows: list[board.BoardRow]) -> list[board.BoardRow]:
+    """One row per incident: its nearest running clock (the rows come overdue first, then by time left)."""
+    seen, out = set(), []
+    for row in rows:
+        if row.seconds_left is None or row.incident_id in seen:
+            continue
+        seen.add(row.incident_id)
+        out.append(row)
+    return out
+
+
 @bp.route("/board")
-@require(Permission.read)
+@require(Permission.read, display=True)
 def board_page():
+    if request.args.get("wall") == "1":
+        now = request_now()
+        rows = board.board_rows(session=db.session, registry=registry(), now=now)
+        return render_template("reporting/wall.html", rows=wall_rows(rows), server_now=now, reach=alert_reach(now),
+                               poll_seconds=POLL_SECONDS, feed_url=url_for(".board_feed"))
     filters = _filters()
     vendors = db.session.execute(sa.select(Vendor.id, Vendor.name).order_by(Vendor.name)).all()
     feed_url = url_for(".board_feed", **{k: v for k, v in filters.items() if v})
     return render_template("reporting/board.html", **_board(filters), filters=filters, vendors=vendors,
-                           poll_seconds=POLL_SECONDS, feed_url=feed_url)
+                           poll_seconds=POLL_SECONDS, feed_url=feed_url, wall_url=url_for(".board_page", wall=1))
 
 
 @bp.route("/board/feed")
-@require(Permission.read)
+@require(Permission.read, display=True)
 def board_feed():
     """The board's rows as JSON with the server's now, for the page's poll every few seconds; 304 when nothing
     changed but the time (the page counts down by itself)."""
     now = request_now()
     rows = board.board_rows(session=db.session, registry=registry(), now=now, **_filters())
-    body, etag = board.feed(rows, now=now, undelivered=undelivered_messages())
+    body, etag = board.feed(rows, now=now, undelivered=alert_reach(now))
     if etag in request.if_none_match:
         response = Response(status=304)
     else:

@@ -12,7 +12,7 @@ def test_admin_creates_a_user_with_roles_and_a_generated_password(client, login_
     r = post_form(client, "/admin/users", {"username": "carol", "roles": ["oncall", "supervisor"]})
     assert r.status_code == 302
     page = client.get("/admin/users").get_data(as_text=True)
-    assert "User carol created with the password" in page
+    assert "已建立使用者 carol，密碼為" in page  # the page speaks zh-TW by default
     assert get_user_by_name(db.session, "carol").roles == ["oncall", "supervisor"]
 
 

@@ -33,7 +33,7 @@ def test_first_login_enrols_totp_with_qr_and_recovery_codes_then_lets_the_user_i
     r = post_form(client, "/login/mfa/setup", {"code": code_at(secret, frozen())})
     assert r.status_code == 200
     codes = r.get_data(as_text=True).count("<li><code>")
-    assert codes == 10 and "not shown again" in r.get_data(as_text=True)
+    assert codes == 10 and "之後不會再顯示" in r.get_data(as_text=True)  # "not shown again"
     assert client.get("/admin/users").status_code == 200
     user = db.session.scalar(db.select(User).where(User.username == "alice"))
     assert user.mfa_secret == secret and user.last_login_at == frozen()
@@ -91,7 +91,7 @@ def test_the_nth_wrong_password_locks_the_account_until_the_lock_ends(app, clien
         _login(client, password="wrong password!")
     r = _login(client)
     assert r.status_code == 401  # the right password, but locked
-    assert "locked" in r.get_data(as_text=True)
+    assert "帳號已鎖定" in r.get_data(as_text=True)  # one message for every refusal: "... or the account is locked"
     frozen.advance(minutes=16)
     assert _login(client).status_code == 302
 

@@ -245,8 +245,8 @@ def test_the_admin_page_shows_the_one_time_code_once(app, client, login_as, make
     login_as("admin")
     erin = make_user("erin", "oncall")
     r = post_form(client, f"/admin/users/{erin.id}/reset-mfa", {}, form_url="/admin/users", follow_redirects=True)
-    assert "One-time enrolment code for erin" in r.get_data(as_text=True)
-    assert "One-time enrolment code" not in client.get("/admin/users").get_data(as_text=True)
+    assert "erin 的一次性註冊代碼" in r.get_data(as_text=True)  # "One-time enrolment code for erin"
+    assert "一次性註冊代碼" not in client.get("/admin/users").get_data(as_text=True)
     db.session.expire_all()  # the reset was written by the request's session, not this one
     assert db.session.get(User, erin.id).mfa_reset_code_hash is not None
 

@@ -89,7 +89,7 @@ def test_an_admin_cannot_make_a_token_for_another_person_only_for_self_or_a_serv
     admin = login_as("admin")
     boss = make_user("boss", "supervisor")
     page = client.get("/admin/tokens").get_data(as_text=True)
-    assert "boss" not in page.split("<h2>New token</h2>")[1]  # not even offered
+    assert "boss" not in page.split("<h2>新增權杖</h2>")[1]  # not even offered ("New token")
     r = post_form(client, "/admin/tokens", {"user_id": boss.id, "name": "sneaky"}, form_url="/admin/tokens")
     assert r.status_code == 422 and db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)
                                                       .where(ApiToken.name == "sneaky")) == 0
@@ -127,11 +127,11 @@ def test_tokens_expire_after_api_token_days_and_can_be_renewed(app, client, logi
     token = r.get_data(as_text=True).split('<code id="new-token">')[1].split("</code>")[0]
     stored = db.session.scalars(sa.select(ApiToken).where(ApiToken.name == "siem")).one()
     assert stored.expires_at == stored.created_at + timedelta(days=30)
-    assert stored.expires_at.isoformat() in client.get("/admin/tokens").get_data(as_text=True)
+    assert "2026-12-21 02:10" in client.get("/admin/tokens").get_data(as_text=True)  # the expiry, in the firm's zone
     frozen.advance(days=30)
     r = _bearer(app, token).get("/api/v1/vendors")
     assert r.status_code == 401 and r.json["code"] == "invalid_token"
-    assert "expired" in client.get("/admin/tokens").get_data(as_text=True)
+    assert "已到期" in client.get("/admin/tokens").get_data(as_text=True)  # "expired"
     r = post_form(client, f"/admin/tokens/{stored.id}/renew", {}, form_url="/admin/tokens")
     assert r.status_code == 302
     assert _bearer(app, token).get("/api/v1/vendors").status_code == 200

@@ -39,7 +39,7 @@ def test_every_tab_of_the_vendor_page_is_one_click_away(browser_page, vendor):
     tabs = page.locator("nav.vendor-tabs a")
     assert tabs.count() == 6
     names = [tabs.nth(i).inner_text() for i in range(6)]
-    assert names == ["概況", "合約", "義務", "存取", "變更", "事件"]
+    assert names == ["概覽", "契約", "義務", "存取", "變更", "事件"]
     for i, name in enumerate(names):
         page.locator("nav.vendor-tabs a").nth(i).click()
         page.wait_for_load_state()
@@ -69,7 +69,7 @@ def test_a_change_in_market_hours_is_refused_then_planned_and_approved_by_anothe
     page.fill("#planned_end", f"{day}T19:00")
     page.click("text=規劃此變更")
     row = page.locator("table.changes tbody tr").first
-    assert "作業系統更新" in row.inner_text() and "等待核准" in row.inner_text()
+    assert "作業系統更新" in row.inner_text() and "待核准" in row.inner_text()
     # the requester may not approve their own change
     row.locator("button.primary").click()
     assert "own_change" in page.locator(".flash, [role=alert]").first.inner_text()

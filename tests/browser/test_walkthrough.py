@@ -119,7 +119,9 @@ def test_a_validation_error_keeps_the_typed_input(browser_page, setting):
     page.fill("#description", "typed at 2 a.m., must not be lost")
     page.fill("#title", "")
     page.click("button.primary.big")
-    assert page.locator("#title-error").is_visible()
+    # Checked in the browser, in our own words (not the browser's Simplified Chinese), before anything is sent.
+    assert page.locator("#title-js-error").is_visible()
+    assert page.locator("#title-js-error").inner_text() == "此欄位為必填。"
     assert page.input_value("#description") == "typed at 2 a.m., must not be lost"
     assert page.locator("#vendor_id option:checked").inner_text() == "鼎新資訊系統股份有限公司"
     screenshot(page, "06-report-form-error")

@@ -53,7 +53,7 @@ def test_editing_a_channel_with_the_password_box_empty_keeps_the_password(client
     channel = service.create_channel(session=session, now=T0, data={
         "name": "Mail", "kind": ChannelKind.email, "smtp_host": "mail.firm.test", "smtp_port": 587,
         "smtp_password": "keep-me", "from_address": "soc@firm.test"})
-    page = client.get(f"/admin/notify/channels/{channel.id}")
+    page = client.get(f"/admin/notify/channels/{channel.id}?lang=en")
     assert "keep-me" not in page.text and "a password is set" in page.text
     r = client.post(f"/admin/notify/channels/{channel.id}", data={
         "name": "Mail", "kind": "email", "is_active": "y", "smtp_host": "mail2.firm.test", "smtp_port": "587",
@@ -93,7 +93,7 @@ def test_undelivered_messages_are_listed_with_a_retry_button(client, login_as, s
     message.state, message.last_error = MessageState.dead, "SMTP 127.0.0.1:25: ConnectionRefusedError"
     session.commit()
     login_as("admin")
-    page = client.get("/admin/notify")
+    page = client.get("/admin/notify?lang=en")
     assert "1 undelivered" in page.text and "ConnectionRefusedError" in page.text
     r = client.post(f"/admin/notify/messages/{message.id}/retry")
     assert r.status_code == 302

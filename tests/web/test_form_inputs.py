@@ -118,4 +118,4 @@ def test_an_out_of_range_date_on_a_form_is_shown_beside_the_field(world, web):
     web.login("oncall", username="oncall-dates")
     r = web.post("/incidents/new", {"vendor_id": world.vendor.id, "aware_at": "1999-12-31T23:00", "kind": "outage",
                                     "severity": "2", "title": "late"}, token_from="/incidents/new")
-    assert r.status_code == 422 and "between 2000-01-01 and 2100-12-31" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "請輸入 2000-01-01 至明天之間的時間。" in r.get_data(as_text=True)  # in the page's language

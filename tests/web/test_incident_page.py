@@ -39,7 +39,7 @@ def test_recording_a_filing_turns_the_deadline_met_and_lands_on_the_timeline(wor
     assert _deadline(session, incident).state == DeadlineState.met
     page = web.get(f"/incidents/{incident.id}").get_data(as_text=True)
     assert re.search(r'class="band-met" data-deadline="initial"', page)
-    assert "TWSE-0042" in page and "Filed initial (twse) ref TWSE-0042" in page
+    assert "TWSE-0042" in page and "已登錄初步通報（" in page and "案號 TWSE-0042" in page  # the timeline, in zh-TW
 
 
 def test_a_filing_before_awareness_is_refused_beside_its_field_and_kept_as_typed(world, web, session, frozen):
@@ -112,7 +112,7 @@ def test_a_stale_edit_is_refused_with_a_message(world, web, frozen):
     data = {"edit-vendor_id": str(world.vendor.id), "edit-kind": "outage", "edit-severity": "2", "edit-title": "x",
             "edit-version": str(incident.version - 1 if incident.version > 1 else 99)}
     response = web.post(f"/incidents/{incident.id}/edit", data, prefix="edit-", token_from=f"/incidents/{incident.id}")
-    assert response.status_code == 422 and "changed meanwhile" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "此紀錄已被他人變更：請重新載入頁面" in response.get_data(as_text=True)
 
 
 def test_a_supervisor_corrects_awareness_waives_and_closing_needs_every_clock_settled(world, web, session, frozen):
@@ -121,7 +121,7 @@ def test_a_supervisor_corrects_awareness_waives_and_closing_needs_every_clock_se
     page_url = f"/incidents/{incident.id}"
     r = web.post(f"/incidents/{incident.id}/status", {"status-status": "closed", "status-version": str(incident.version)},
                  prefix="status-", token_from=page_url)
-    assert r.status_code == 422 and "Every clock needs a filing or a supervisor" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "每一時限均須完成通報，或於期限前經主管免除，方可結案。" in r.get_data(as_text=True)
     r = web.post(f"/incidents/{incident.id}/awareness", {"aware-aware_at": "2026-11-21T01:50", "aware-reason": "廠商先前已告知",
                                                         "aware-version": str(incident.version)}, prefix="aware-", token_from=page_url)
     assert r.status_code == 302
@@ -152,7 +152,7 @@ def test_remediation_is_added_updated_and_verified(world, web, session, frozen):
     assert r.status_code == 302
     web.login("supervisor", username="boss")
     r = web.post(f"/remediations/{rem.id}/verify", {}, prefix=f"verify-{rem.id}-", token_from=page_url)
-    assert r.status_code == 422 and "Record the evidence before verifying." in r.get_data(as_text=True)
+    assert r.status_code == 422 and "驗證前請先登錄佐證。" in r.get_data(as_text=True)  # "Record the evidence before verifying."
     web.post(f"/remediations/{rem.id}", {f"rem-{rem.id}-status": "done", f"rem-{rem.id}-owner": "王大明",
                                          f"rem-{rem.id}-due_on": "2026-12-31", f"rem-{rem.id}-evidence": "報告 v2"},
              prefix=f"rem-{rem.id}-", token_from=page_url)

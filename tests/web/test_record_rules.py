@@ -58,8 +58,10 @@ def test_the_close_button_is_disabled_with_the_reason_while_it_cannot_work(world
     incident = world.incident(aware_at=frozen() - timedelta(minutes=5), service_down_at=frozen() - timedelta(minutes=6))
     web.login("supervisor")
     page = web.get(f"/incidents/{incident.id}?lang=en").get_data(as_text=True)
-    assert re.search(r'<button type="submit" disabled aria-disabled="true">Close the incident</button>', page)
-    assert "The service is still down: record its restoration before closing." in page
+    button = re.search(r'<button type="submit" disabled aria-disabled="true" aria-describedby="close-reason">Close the incident</button>', page)
+    assert button, "the button is disabled and points to its reason"
+    reason = page.split('id="close-reason"')[1].split("</span>")[0]
+    assert "The service is still down: record its restoration before closing." in reason
     r = web.post(f"/incidents/{incident.id}/status", {"status-status": "closed", "status-version": str(incident.version)},
                  prefix="status-", token_from=f"/incidents/{incident.id}")
     assert r.status_code == 422 and "record when it was restored" in r.get_data(as_text=True)

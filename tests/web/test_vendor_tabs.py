@@ -65,7 +65,7 @@ def test_a_change_in_market_hours_is_refused_on_the_page_with_the_input_kept(wor
             "planned_start": "2026-11-23T10:00", "planned_end": "2026-11-23T10:30"}
     r = web.post(url, form, token_from=url)
     html = r.get_data(as_text=True)
-    assert r.status_code == 422 and "no-update window" in html
+    assert r.status_code == 422 and "禁止更新時段" in html  # the field message, in the page's language
     assert 'value="OS 更新"' in html and "2026-11-23" in html
     assert session.scalar(sa.select(sa.func.count()).select_from(VendorChange)) == 0
     r = web.post(url, {**form, "planned_start": "2026-11-23T18:00", "planned_end": "2026-11-23T19:00"}, token_from=url)
@@ -144,3 +144,29 @@ def test_each_tab_reads_in_a_fixed_number_of_statements(app, world, web, session
     few = count_queries(app, lambda: web.get(url))
     grow(1, 8)
     assert count_queries(app, lambda: web.get(url)) == few
+
+
+def test_the_incident_page_links_the_incident_to_the_vendor_change_that_caused_it(world, web, session, frozen):
+    calendar = vendor_catalogues().calendar
+    night = frozen() - timedelta(hours=6)  # 2026-11-20 20:10 in Taipei, after the session
+    plan = {"title": "OS 更新", "rollback_plan": "還原快照", "system_ids": [world.core.id],
+            "planned_start": night, "planned_end": night + timedelta(hours=1)}
+    ours = changes.plan_change(session=session, data={**plan, "vendor_id": world.vendor.id}, calendar=calendar,
+                               actor="x", now=night - timedelta(days=1))
+    theirs = changes.plan_change(session=session, data={**plan, "vendor_id": world.other.id, "title": "別家的變更"},
+                                 calendar=calendar, actor="x", now=night - timedelta(days=1))
+    incident = world.incident(title="登入緩慢")
+    web.login("oncall")
+    page_url = f"/incidents/{incident.id}"
+    form = {"edit-vendor_id": str(world.vendor.id), "edit-kind": "outage", "edit-severity": "2", "edit-title": "登入緩慢",
+            "edit-version": str(incident.version), "edit-caused_by_change_id": str(theirs.id)}
+    r = web.post(f"{page_url}/edit", form, prefix="edit-", token_from=page_url)
+    assert r.status_code == 422 and 'id="edit-caused_by_change_id-error"' in r.get_data(as_text=True)
+    session.expire_all()
+    assert incident.caused_by_change_id is None  # nothing half-written
+    form["edit-caused_by_change_id"] = str(ours.id)
+    assert web.post(f"{page_url}/edit", form, prefix="edit-", token_from=page_url).status_code == 302
+    page = web.get(page_url).get_data(as_text=True)
+    assert f'#change-{ours.id}">#{ours.id} OS 更新</a>' in page and "由廠商變更引起" in page
+    session.expire_all()
+    assert incident.caused_by_change_id == ours.id
