@@ -181,7 +181,7 @@ def close_change(*, session: Session, change_id: int, state: ChangeState, outcom
     if state == ChangeState.done and change.state != ChangeState.approved:
         raise Conflict(f"Only an approved change can be done; this one is {change.state.value}.", code="not_approved")
     if state == ChangeState.cancelled and change.state not in (ChangeState.proposed, ChangeState.approved):
-        raise Conflict(f"This change is already {change.state.value}.", code="closed")
+        raise Conflict(f"This change is already {change.state.value}.", code="change_closed")
     if state not in (ChangeState.done, ChangeState.cancelled):
         raise ValidationFailed({"state": ["A change is closed as done or cancelled."]})
     change.state, change.closed_at, change.closed_by, change.outcome = state, now, actor, outcome

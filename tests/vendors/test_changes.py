@@ -141,3 +141,17 @@ def test_a_bad_trading_calendar_is_refused_naming_the_field(tmp_path):
     bad.write_text('source = "x"\nzone = "Mars/Olympus"\nsession_open = "13:30"\nsession_close = "09:00"\n', encoding="utf-8")
     with pytest.raises(DataFileError, match="calendar.toml: zone: 'Mars/Olympus' is not a time zone"):
         load_trading_calendar(bad)
+
+
+def test_an_incident_can_be_linked_to_its_change_later_and_unlinked(client, frozen):
+    vendor, system = _vendor(client)
+    change = _plan(client, vendor, system, "2026-11-20T20:00:00+08:00", "2026-11-20T21:00:00+08:00").json
+    incident = client.post("/api/v1/incidents", json={
+        "vendor_id": vendor["id"], "kind": "outage", "severity": 2, "title": "Slow logins",
+        "aware_at": "2026-11-21T01:00:00+08:00"}).json
+    r = client.patch(f"/api/v1/incidents/{incident['id']}", json={"caused_by_change_id": change["id"],
+                                                                   "version": incident["version"]})
+    assert r.status_code == 200 and r.json["caused_by_change_id"] == change["id"]
+    assert client.patch(f"/api/v1/incidents/{incident['id']}", json={"caused_by_change_id": 999}).status_code == 422
+    r = client.patch(f"/api/v1/incidents/{incident['id']}", json={"caused_by_change_id": None})
+    assert r.status_code == 200 and r.json["caused_by_change_id"] is None
