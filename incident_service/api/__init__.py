@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from incident_service.api import audit, docs, duties, guard, health, incidents, lifecycle, notify, reporting, vendors
+from incident_service.api import audit, docs, duties, guard, health, incidents, lifecycle, notify, pack, reporting, vendors
 from incident_service.extensions import api, csrf
 
 
 def register(app: Flask) -> None:
     for blueprint in (audit.blp, duties.blp, health.blp, vendors.blp, lifecycle.blp, incidents.blp, reporting.blp,
-                      notify.blp):
+                      notify.blp, pack.blp):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # the API authenticates with tokens, not cookies
     docs.register(app)

@@ -56,6 +56,7 @@ API_PERMISSIONS: dict[tuple[str, str], Permission] = {
     ("duties.TerminationItem", "POST"): P.admin_vendors,
     ("lifecycle.Clauses", "GET"): P.read, ("lifecycle.ClauseGaps", "GET"): P.read,
     ("lifecycle.OutsourcingChecklist", "GET"): P.read,
+    ("pack.VendorPack", "GET"): P.export,
     ("lifecycle.VendorAssessments", "GET"): P.read, ("lifecycle.VendorAssessments", "POST"): P.assessment_record,
     ("lifecycle.AssessmentById", "GET"): P.read, ("lifecycle.AssessmentById", "PATCH"): P.assessment_record,
     ("lifecycle.AssessmentApproval", "POST"): P.assessment_approve,

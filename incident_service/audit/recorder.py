@@ -105,8 +105,9 @@ def _value(obj: Any, key: str, value: Any) -> Any:
 
 
 def _identity(state) -> str | None:
-    identity = state.identity
-    return ",".join(str(part) for part in identity) if identity else None
+    # A row just inserted has its key values but no identity yet while the flush runs (after_flush).
+    identity = state.identity or state.mapper.primary_key_from_instance(state.obj())
+    return ",".join(str(part) for part in identity) if identity and None not in identity else None
 
 
 def _snapshot(obj: Any, state) -> dict[str, Any]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from incident_service.web import audit, common, duties, incidents, notify, reporting, vendor_life, vendors
+from incident_service.web import audit, common, duties, incidents, notify, pack, reporting, vendor_life, vendors
 
 
 def register(app: Flask) -> None:
     common.init_app(app)
-    for module in (audit, duties, incidents, reporting, vendors, vendor_life, notify):
+    for module in (audit, duties, incidents, reporting, vendors, vendor_life, notify, pack):
         app.register_blueprint(module.bp)

@@ -1,7 +1,6 @@
 """A vendor's incident history as a table, written as CSV (for Excel: UTF-8 with a BOM) or XLSX."""
 from __future__ import annotations
 
-import csv
 import io
 import re
 from datetime import datetime
@@ -12,6 +11,8 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+
+from incident_service.reporting.pack import csv_bytes, safe_cell
 
 
 def _local(value: datetime | None, zone: ZoneInfo) -> str:
@@ -55,21 +56,8 @@ def history_table(history: Any, *, zone: ZoneInfo, zh: bool) -> tuple[list[str],
     return headers, rows
 
 
-def _safe(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula (=, +, -, @) is kept as text."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def to_csv(headers: list[str], rows: list[list[Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(headers)
-    writer.writerows([_safe(v) for v in row] for row in rows)
-    return "\ufeff".encode() + out.getvalue().encode("utf-8")
+    return csv_bytes(headers, rows)
 
 
 def to_xlsx(headers: list[str], rows: list[list[Any]], *, title: str) -> bytes:
@@ -80,7 +68,7 @@ def to_xlsx(headers: list[str], rows: list[list[Any]], *, title: str) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([None if v == "" else _safe(v) for v in row])
+        sheet.append([None if v == "" else safe_cell(v) for v in row])
     sheet.freeze_panes = "A2"
     for n, header in enumerate(headers, 1):
         sheet.column_dimensions[get_column_letter(n)].width = max(10, min(40, len(str(header)) * 2))

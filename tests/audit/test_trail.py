@@ -22,6 +22,7 @@ def test_a_change_is_recorded_with_who_old_and_new_values(client):
     client.patch(f"/api/v1/vendors/{vendor['id']}", json={"service_location": "Taipei", "version": 1})
     created, updated = _entries(record_type="vendors")
     assert created.action == "create" and created.new_values["name"] == "TWCA"
+    assert created.record_id == str(vendor["id"])  # a new row names its id too, so its history is one query
     assert updated.action == "update" and updated.actor == "api-admin-supervisor"
     assert updated.record_id == str(vendor["id"])
     assert updated.old_values["service_location"] is None and updated.new_values["service_location"] == "Taipei"
