@@ -104,8 +104,8 @@ def _check_plan(change: VendorChange, calendar: TradingCalendar) -> None:
         errors["planned_end"] = [N_("Plan a change of at most 31 days; split a longer one.")]
     if change.emergency and not (change.emergency_reason or "").strip():
         errors["emergency_reason"] = [N_("An emergency change says why it cannot wait for the market to close.")]
-    if not (change.rollback_plan or "").strip():
-        errors["rollback_plan"] = [N_("Say how the change is rolled back if it fails.")]
+    if not (change.title or "").strip():
+        errors["title"] = [N_("Give the change a title, or a description.")]
     windows = calendar.windows_overlapping(change.planned_start, change.planned_end) if "planned_end" not in errors else []
     change.in_market_hours = bool(windows)
     if windows and not change.emergency:
@@ -120,10 +120,23 @@ def _check_plan(change: VendorChange, calendar: TradingCalendar) -> None:
         raise ValidationFailed(errors)
 
 
+def _with_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    """What an integration may leave out (``../shared/API.md`` names vendor, systems, times, description, emergency):
+    the title is the description's first line, an emergency's reason its description, no rollback plan an empty one."""
+    data = dict(data)
+    description = (data.get("description") or "").strip()
+    if not (data.get("title") or "").strip() and description:
+        data["title"] = description.splitlines()[0][:200]
+    if data.get("emergency") and not (data.get("emergency_reason") or "").strip() and description:
+        data["emergency_reason"] = description
+    data["rollback_plan"] = data.get("rollback_plan") or ""
+    return data
+
+
 def plan_change(*, session: Session, data: dict[str, Any], calendar: TradingCalendar, actor: str,
                 now: datetime) -> VendorChange:
     """Record a planned vendor change, waiting for a supervisor's approval. Commits once."""
-    data = dict(data)
+    data = _with_defaults(data)
     system_ids = data.pop("system_ids", [])
     if session.get(Vendor, data["vendor_id"]) is None:
         raise ValidationFailed({"vendor_id": [f"Vendor {data['vendor_id']} does not exist."]})

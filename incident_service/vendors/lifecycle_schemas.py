@@ -163,9 +163,10 @@ class AssessmentSchema(AnswerSchema):
 # -- vendor changes --------------------------------------------------------------------------------------------
 
 class ChangeFieldsMixin:
-    title = Line(required=True)
+    title = Line(metadata={"description": "defaults to the description's first line"})
     description = Text(load_default=None)
-    rollback_plan = Text(required=True)
+    rollback_plan = Text(load_default=None, metadata={"description": "how the change is undone if it fails "
+                                                                     "(the web form asks for it)"})
     system_ids = ma.fields.List(ma.fields.Integer(strict=True), load_default=list, validate=validate.Length(max=100))
     planned_start = UTCDateTimeField(required=True)
     planned_end = UTCDateTimeField(required=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from incident_service.vendors.catalogues import Checklist
 from incident_service.web.forms import DayField, MultiCheckboxField, ZonedDateTimeField, options
@@ -22,7 +22,8 @@ CHANGE_STATE_LABELS = {"proposed": _l("Waiting for approval"), "approved": _l("A
 class ChangeForm(FlaskForm):
     title = StringField(_l("What changes"), validators=[Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Length(max=10_000)])
-    rollback_plan = TextAreaField(_l("Rollback plan"), validators=[Length(max=10_000)])
+    rollback_plan = TextAreaField(_l("Rollback plan"), validators=[
+        DataRequired(message=_l("Say how the change is rolled back if it fails.")), Length(max=10_000)])
     system_ids = MultiCheckboxField(_l("Systems affected"), coerce=int)
     planned_start = ZonedDateTimeField(_l("Planned start"), validators=[Optional()], ahead=True)
     planned_end = ZonedDateTimeField(_l("Planned end"), validators=[Optional()], ahead=True)

@@ -89,7 +89,7 @@ def test_replanning_into_market_hours_is_refused_and_an_approved_change_is_close
     ("2026-11-23T19:00:00+08:00", "2026-11-23T18:00:00+08:00", {}, "planned_end"),
     ("2026-11-23T19:00:00+08:00", "2027-01-23T18:00:00+08:00", {}, "planned_end"),
     ("2026-11-23T19:00:00", "2026-11-23T20:00:00+08:00", {}, "planned_start"),
-    ("2026-11-23T19:00:00+08:00", "2026-11-23T20:00:00+08:00", {"rollback_plan": "  "}, "rollback_plan"),
+    ("2026-11-23T19:00:00+08:00", "2026-11-23T20:00:00+08:00", {"title": " "}, "title"),
     ("2026-11-23T19:00:00+08:00", "2026-11-23T20:00:00+08:00", {"system_ids": [999]}, "system_ids"),
     ("2026-11-23T19:00:00+08:00", "2026-11-23T20:00:00+08:00", {"vendor_id": 999}, "vendor_id"),
     ("2026-11-23T19:00:00+08:00", "2026-11-23T20:00:00+08:00", {"title": "a\nb"}, "title"),
@@ -155,3 +155,20 @@ def test_an_incident_can_be_linked_to_its_change_later_and_unlinked(client, froz
     assert client.patch(f"/api/v1/incidents/{incident['id']}", json={"caused_by_change_id": 999}).status_code == 422
     r = client.patch(f"/api/v1/incidents/{incident['id']}", json={"caused_by_change_id": None})
     assert r.status_code == 200 and r.json["caused_by_change_id"] is None
+
+
+def test_the_fields_api_md_names_are_enough_to_plan_a_change(client, frozen):
+    vendor, system = _vendor(client)
+    r = client.post("/api/v1/vendor-changes", json={
+        "vendor_id": vendor["id"], "system_ids": [system["id"]], "planned_start": "2026-11-23T19:00:00+08:00",
+        "planned_end": "2026-11-23T20:00:00+08:00", "description": "Kernel update\nReboot both nodes", "emergency": False})
+    assert r.status_code == 201, r.json
+    assert r.json["title"] == "Kernel update" and r.json["rollback_plan"] == "" and r.json["state"] == "proposed"
+    r = client.post("/api/v1/vendor-changes", json={
+        "vendor_id": vendor["id"], "system_ids": [system["id"]], "planned_start": "2026-11-23T10:00:00+08:00",
+        "planned_end": "2026-11-23T10:30:00+08:00", "description": "Hotfix for the order gateway", "emergency": True})
+    assert r.status_code == 201 and r.json["in_market_hours"] and r.json["emergency_reason"] == "Hotfix for the order gateway"
+    r = client.post("/api/v1/vendor-changes", json={
+        "vendor_id": vendor["id"], "planned_start": "2026-11-23T10:00:00+08:00", "planned_end": "2026-11-23T10:30:00+08:00",
+        "description": "Patch"})
+    assert r.status_code == 422 and r.json["code"] == "market_hours" and "planned_start" in r.json["errors"]
