@@ -53,17 +53,18 @@ translations: install
 	$(BIN)/pybabel update -i incident_service/translations/messages.pot -d incident_service/translations -l zh_Hant_TW --no-fuzzy-matching --width 120
 	$(BIN)/pybabel compile -d incident_service/translations
 
-## make test: the whole suite on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set.
-## Both cores (pytest-xdist: each worker gets its own database beside TEST_DATABASE_URL), and the layers checked.
+## make test: the whole suite on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set (all but the browser
+## walks, which drive the same pages the web tests check on both databases). Both cores (pytest-xdist, work stealing
+## so the long tests do not leave a core idle; each worker has its own database beside TEST_DATABASE_URL).
 test: install-test chromium
 	@$(MAKE) --no-print-directory pdf-libraries NEED_PDF=1
 	@echo "== import layers (import-linter) =="
 	$(BIN)/lint-imports
 	@echo "== test suite on SQLite =="
-	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -n auto
+	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -n auto --dist worksteal
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== test suite on $$TEST_DATABASE_URL =="; \
-		$(BIN)/python -m pytest -n auto; \
+		$(BIN)/python -m pytest -n auto --dist worksteal -m "not browser"; \
 	fi
 
 ## make bench-clock: 100,000 pending deadlines, 10,000 due in one minute, two engines on PostgreSQL (bench_clock_h14).
