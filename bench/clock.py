@@ -31,6 +31,7 @@ from pathlib import Path
 import psutil
 import sqlalchemy as sa
 
+from bench.dataset import ensure_database
 from config import DevelopmentConfig
 from incident_service import create_app
 from incident_service.cases.incidents import open_incident
@@ -199,6 +200,7 @@ def main() -> int:
     args = parser.parse_args()
 
     os.environ["DATABASE_URL"] = args.url
+    ensure_database(args.url)
     app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=args.url)
     with app.app_context():
         registry = app.extensions["policies"]

@@ -52,6 +52,18 @@ CAUSES = ("作業系統更新後防火牆預設封鎖", "資料庫連線未釋�
           "記憶體洩漏", "設定檔部署錯誤", "第三方雲端區域故障", "惡意程式感染")
 
 
+def ensure_database(url: str) -> None:
+    """Create the benchmark's PostgreSQL database when it is missing (a fresh machine has only ``test``)."""
+    target = sa.engine.make_url(url)
+    if not target.drivername.startswith("postgresql"):
+        return
+    engine = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}):
+            conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+    engine.dispose()
+
+
 def reset_schema(db) -> None:
     """Drop everything, then build the schema with the migrations (inside an app context)."""
     from flask_migrate import upgrade

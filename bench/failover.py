@@ -23,6 +23,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.dataset import ensure_database
 from bench.notify import Receiver, _outbox_states, _setup
 from config import DevelopmentConfig
 from incident_service import create_app
@@ -76,6 +77,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=90.0)
     args = parser.parse_args()
     url = os.environ.get("BENCH_FAILOVER_DATABASE_URL", DEFAULT_URL)
+    ensure_database(url)
     app = create_app(DevelopmentConfig, SQLALCHEMY_DATABASE_URI=url, WEBHOOK_ALLOWED_HOSTS=["127.0.0.1"])
     receiver = Receiver()
     receiver.expected = args.count
