@@ -68,7 +68,21 @@ class User(UserMixin, db.Model):
         return self.username
 
 
-class ApiToken(db.Model):
+class RevocableKey:
+    """What an API token and a wall display's key share: a name, the prefix shown in lists so a key can be
+    recognised, the SHA-256 of the key (never the key), who made it, its last use and its revocation."""
+
+    name: Mapped[str] = mapped_column(sa.String(120))
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(sa.String(80))
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(sa.String(80))
+
+
+class ApiToken(RevocableKey, db.Model):
     """A bearer token for an integration; it acts with its user's roles. Only the SHA-256 of it is kept."""
 
     __tablename__ = "api_tokens"
@@ -77,14 +91,6 @@ class ApiToken(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    name: Mapped[str] = mapped_column(sa.String(120))
-    prefix: Mapped[str] = mapped_column(sa.String(16))  # shown in lists so a token can be recognised
-    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    created_at: Mapped[datetime]
-    created_by: Mapped[str] = mapped_column(sa.String(80))
-    last_used_at: Mapped[datetime | None]
-    revoked_at: Mapped[datetime | None]
-    revoked_by: Mapped[str | None] = mapped_column(sa.String(80))
     # A token stops working at this time (API_TOKEN_DAYS after it was made or last renewed).
     expires_at: Mapped[datetime]
     renewed_at: Mapped[datetime | None]
@@ -100,7 +106,7 @@ class ApiToken(db.Model):
         return "live" if now < self.expires_at else "expired"
 
 
-class DisplayToken(db.Model):
+class DisplayToken(RevocableKey, db.Model):
     """A wall screen's read-only key (admin-made, revocable): it opens the board in wall mode and its feed, and
     nothing else, so the screen is never logged out by the people's session limits. Only its SHA-256 is kept."""
 
@@ -109,14 +115,6 @@ class DisplayToken(db.Model):
     __audit_ignore__ = frozenset({"last_used_at"})  # a use is not a change; the feed's reads are in the trail
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(120))
-    prefix: Mapped[str] = mapped_column(sa.String(16))
-    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    created_at: Mapped[datetime]
-    created_by: Mapped[str] = mapped_column(sa.String(80))
-    last_used_at: Mapped[datetime | None]
-    revoked_at: Mapped[datetime | None]
-    revoked_by: Mapped[str | None] = mapped_column(sa.String(80))
 
     @property
     def actor_name(self) -> str:

@@ -57,23 +57,24 @@ def _contract_choices() -> list[tuple[int | str, str]]:
     return [("", _("None"))] + [(r.id, f"{r[3]} — {r.reference} {r.title}") for r in rows]
 
 
-def _change_choices() -> list[tuple[int | str, str]]:
-    """Every vendor's changes, newest first (the service refuses another vendor's or one started after awareness)."""
+def _change_choices(vendor_id: int | None) -> list[tuple[int | str, str]]:
+    """The chosen vendor's changes, newest first (the service also refuses one started after awareness)."""
     rows = db.session.execute(
         sa.select(VendorChange.id, VendorChange.title, VendorChange.planned_start, Vendor.name).join(Vendor)
-        .order_by(VendorChange.planned_start.desc()).limit(500)
-    ).all()
+        .where(VendorChange.vendor_id == vendor_id).order_by(VendorChange.planned_start.desc()).limit(500)
+    ).all() if vendor_id else []
     return [("", _("None"))] + [(r.id, f"#{r.id} {r[3]} — {r.title} ({localtime(r.planned_start)})") for r in rows]
 
 
 def _fill(form) -> None:
     chosen = form.vendor_id.data
-    form.vendor_id.choices = _vendor_choices(chosen if isinstance(chosen, int) and 0 < chosen < 2**31 else None)
+    chosen = chosen if isinstance(chosen, int) and 0 < chosen < 2**31 else None
+    form.vendor_id.choices = _vendor_choices(chosen)
     form.system_ids.choices = _system_choices()
     if hasattr(form, "contract_id"):
         form.contract_id.choices = _contract_choices()
     if hasattr(form, "caused_by_change_id"):
-        form.caused_by_change_id.choices = _change_choices()
+        form.caused_by_change_id.choices = _change_choices(chosen)
 
 
 # -- the report form ---------------------------------------------------------------------------------
